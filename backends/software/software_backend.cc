@@ -1,0 +1,314 @@
+#include "backends/software/software_backend.h"
+
+#include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "signer/ossl.h"
+#include "signer/signature.h"
+
+namespace signet {
+
+struct SoftwareBackend::KeyState {
+  std::string label;
+  Algorithm algorithm;
+  ossl::PkeyPtr pkey;
+  std::atomic<bool> destroyed{false};
+};
+
+namespace {
+
+constexpr std::string_view kScheme = "software:";
+
+std::string RefFor(const std::string& label, Algorithm alg) {
+  return std::string(kScheme) + "label=" + label + ";alg=" + std::string(AlgorithmName(alg));
+}
+
+struct ParsedRef {
+  std::string label;
+  Algorithm algorithm;
+};
+
+StatusOr<ParsedRef> ParseRef(std::string_view ref) {
+  if (!ref.starts_with(kScheme)) {
+    return Status(
+        Code::kInvalidArgument,
+        "software key reference must start with 'software:', got '" + std::string(ref) + "'");
+  }
+  std::string_view rest = ref.substr(kScheme.size());
+  std::string label;
+  std::string alg;
+  while (!rest.empty()) {
+    size_t end = rest.find(';');
+    std::string_view attr = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    if (attr.starts_with("label=")) {
+      label = attr.substr(6);
+    } else if (attr.starts_with("alg=")) {
+      alg = attr.substr(4);
+    } else {
+      return Status(Code::kInvalidArgument, "software key reference '" + std::string(ref) +
+                                                "' has an unknown attribute '" + std::string(attr) +
+                                                "'");
+    }
+  }
+  if (label.empty() || alg.empty()) {
+    return Status(Code::kInvalidArgument,
+                  "software key reference '" + std::string(ref) + "' needs label= and alg=");
+  }
+  SIGNET_ASSIGN_OR_RETURN(Algorithm algorithm, ParseAlgorithm(alg));
+  return ParsedRef{label, algorithm};
+}
+
+StatusOr<ossl::PkeyPtr> Generate(const KeySpec& spec) {
+  EVP_PKEY* raw = nullptr;
+  switch (spec.algorithm) {
+    case Algorithm::kES256:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+      break;
+    case Algorithm::kES384:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
+      break;
+    case Algorithm::kEdDSA:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+      break;
+    case Algorithm::kPS256:
+    case Algorithm::kRS256:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(spec.rsa_bits));
+      break;
+  }
+  if (raw == nullptr) {
+    return ossl::Error("EVP_PKEY_Q_keygen");
+  }
+  return ossl::PkeyPtr(raw);
+}
+
+// Checks that a key read from a file is of the family its reference names.
+Status CheckFamily(EVP_PKEY* pkey, Algorithm alg, const std::string& label) {
+  int id = EVP_PKEY_get_base_id(pkey);
+  bool match = false;
+  switch (FamilyOf(alg)) {
+    case KeyFamily::kEc:
+      match = id == EVP_PKEY_EC &&
+              EVP_PKEY_get_bits(pkey) == static_cast<int>(EcCoordinateSize(alg) * 8);
+      break;
+    case KeyFamily::kEd25519:
+      match = id == EVP_PKEY_ED25519;
+      break;
+    case KeyFamily::kRsa:
+      match = id == EVP_PKEY_RSA;
+      break;
+  }
+  if (!match) {
+    return Status(Code::kInvalidArgument, "software key '" + label + "' is not an " +
+                                              std::string(AlgorithmName(alg)) + " key");
+  }
+  return OkStatus();
+}
+
+Status WritePrivateKeyFile(EVP_PKEY* pkey, const std::string& path) {
+  std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status(Code::kPermissionDenied, "cannot create key file " + tmp);
+  }
+  FILE* file = ::fdopen(fd, "w");
+  bool written = file != nullptr &&
+                 PEM_write_PrivateKey(file, pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1 &&
+                 std::fflush(file) == 0 && ::fsync(fd) == 0;
+  if (file != nullptr) {
+    std::fclose(file);
+  } else {
+    ::close(fd);
+  }
+  if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return ossl::Error("PEM_write_PrivateKey(" + path + ")", Code::kDeviceError);
+  }
+  return OkStatus();
+}
+
+StatusOr<Bytes> SignWith(EVP_PKEY* pkey, Algorithm alg, const SignRequest& request) {
+  Bytes sig;
+  if (alg == Algorithm::kEdDSA) {
+    ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+    size_t len = 0;
+    if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1 ||
+        EVP_DigestSign(ctx.get(), nullptr, &len, request.input.data(), request.input.size()) != 1) {
+      return ossl::Error("EVP_DigestSign(Ed25519)");
+    }
+    sig.resize(len);
+    if (EVP_DigestSign(ctx.get(), sig.data(), &len, request.input.data(), request.input.size()) !=
+        1) {
+      return ossl::Error("EVP_DigestSign(Ed25519)");
+    }
+    sig.resize(len);
+    return sig;
+  }
+
+  SIGNET_ASSIGN_OR_RETURN(Bytes digest, DigestToSign(alg, request));
+  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new(pkey, nullptr));
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_signature_md(ctx.get(), ossl::DigestFor(HashOf(alg))) <= 0) {
+    return ossl::Error("EVP_PKEY_sign_init");
+  }
+  if (alg == Algorithm::kPS256 &&
+      (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) <= 0 ||
+       EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), RSA_PSS_SALTLEN_DIGEST) <= 0)) {
+    return ossl::Error("EVP_PKEY_CTX_set_rsa_padding(PSS)");
+  }
+  if (alg == Algorithm::kRS256 && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) <= 0) {
+    return ossl::Error("EVP_PKEY_CTX_set_rsa_padding(PKCS1)");
+  }
+  size_t len = 0;
+  if (EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) != 1) {
+    return ossl::Error("EVP_PKEY_sign");
+  }
+  sig.resize(len);
+  if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(), digest.size()) != 1) {
+    return ossl::Error("EVP_PKEY_sign");
+  }
+  sig.resize(len);
+  return FormatFromDer(alg, request.format, std::move(sig));
+}
+
+class SoftwareKey : public SigningKey {
+ public:
+  SoftwareKey(std::shared_ptr<SoftwareBackend::KeyState> state, PublicKey public_key,
+              BatchExecutor* executor)
+      : SigningKey(RefFor(state->label, state->algorithm), state->algorithm, std::move(public_key)),
+        state_(std::move(state)),
+        executor_(executor) {}
+
+  void Sign(SignRequest request, SignCallback done) override {
+    Status valid = CheckSignRequest(algorithm(), request);
+    if (!valid.ok()) {
+      executor_->Post([valid, done = std::move(done)](size_t) { done(valid); });
+      return;
+    }
+    executor_->Post([state = state_, request = std::move(request), done = std::move(done)](size_t) {
+      if (state->destroyed.load()) {
+        done(Status(Code::kNotFound, "software key '" + state->label + "' was destroyed"));
+        return;
+      }
+      done(SignWith(state->pkey.get(), state->algorithm, request));
+    });
+  }
+
+ private:
+  std::shared_ptr<SoftwareBackend::KeyState> state_;
+  BatchExecutor* executor_;
+};
+
+}  // namespace
+
+SoftwareBackend::SoftwareBackend(Options options)
+    : options_(std::move(options)), executor_(options_.workers, options_.max_batch) {}
+
+SoftwareBackend::~SoftwareBackend() = default;
+
+Capabilities SoftwareBackend::capabilities() const {
+  Capabilities caps;
+  caps.algorithms.assign(std::begin(kAllAlgorithms), std::end(kAllAlgorithms));
+  caps.max_parallel_signatures = executor_.workers();
+  caps.hardware = false;
+  caps.verifies_signatures = false;
+  return caps;
+}
+
+std::string SoftwareBackend::PathFor(const std::string& label) const {
+  return options_.key_dir + "/" + label + ".pem";
+}
+
+StatusOr<std::shared_ptr<SigningKey>> SoftwareBackend::MakeKey(std::shared_ptr<KeyState> state) {
+  SIGNET_ASSIGN_OR_RETURN(Bytes spki, ossl::PublicKeyDer(state->pkey.get()));
+  return std::shared_ptr<SigningKey>(
+      std::make_shared<SoftwareKey>(std::move(state), PublicKey{std::move(spki)}, &executor_));
+}
+
+StatusOr<std::shared_ptr<SigningKey>> SoftwareBackend::GenerateKey(const KeySpec& spec) {
+  SIGNET_RETURN_IF_ERROR(ValidateKeySpec(spec));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  struct stat st;
+  if (keys_.count(spec.label) != 0 ||
+      (!options_.key_dir.empty() && ::stat(PathFor(spec.label).c_str(), &st) == 0)) {
+    return Status(Code::kAlreadyExists, "software key '" + spec.label + "' already exists");
+  }
+
+  auto state = std::make_shared<KeyState>();
+  state->label = spec.label;
+  state->algorithm = spec.algorithm;
+  SIGNET_ASSIGN_OR_RETURN(state->pkey, Generate(spec));
+  if (!options_.key_dir.empty()) {
+    SIGNET_RETURN_IF_ERROR(WritePrivateKeyFile(state->pkey.get(), PathFor(spec.label)));
+  }
+  keys_[spec.label] = state;
+  return MakeKey(std::move(state));
+}
+
+StatusOr<std::shared_ptr<SigningKey>> SoftwareBackend::LoadKey(std::string_view ref) {
+  SIGNET_ASSIGN_OR_RETURN(ParsedRef parsed, ParseRef(ref));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = keys_.find(parsed.label);
+  if (it != keys_.end()) {
+    if (it->second->algorithm != parsed.algorithm) {
+      return Status(Code::kInvalidArgument, "software key '" + parsed.label + "' is " +
+                                                std::string(AlgorithmName(it->second->algorithm)) +
+                                                ", not " +
+                                                std::string(AlgorithmName(parsed.algorithm)));
+    }
+    return MakeKey(it->second);
+  }
+  if (options_.key_dir.empty()) {
+    return Status(Code::kNotFound, "no software key '" + parsed.label + "' in memory");
+  }
+
+  std::string path = PathFor(parsed.label);
+  ossl::BioPtr bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) {
+    ERR_clear_error();
+    return Status(Code::kNotFound, "no software key '" + parsed.label + "' (" + path + ")");
+  }
+  auto state = std::make_shared<KeyState>();
+  state->label = parsed.label;
+  state->algorithm = parsed.algorithm;
+  state->pkey.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!state->pkey) {
+    return ossl::Error("PEM_read_bio_PrivateKey(" + path + ")", Code::kInvalidArgument);
+  }
+  SIGNET_RETURN_IF_ERROR(CheckFamily(state->pkey.get(), parsed.algorithm, parsed.label));
+  keys_[parsed.label] = state;
+  return MakeKey(std::move(state));
+}
+
+Status SoftwareBackend::DestroyKey(std::string_view ref) {
+  SIGNET_ASSIGN_OR_RETURN(ParsedRef parsed, ParseRef(ref));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = keys_.find(parsed.label);
+  bool found = it != keys_.end();
+  if (found) {
+    it->second->destroyed.store(true);
+    keys_.erase(it);
+  }
+  if (!options_.key_dir.empty() && ::unlink(PathFor(parsed.label).c_str()) == 0) {
+    found = true;
+  }
+  if (!found) {
+    return Status(Code::kNotFound, "no software key '" + parsed.label + "' to destroy");
+  }
+  return OkStatus();
+}
+
+}  // namespace signet
