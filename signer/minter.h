@@ -53,13 +53,15 @@ struct Actor {
 struct JwtKey {
   std::string kid;
   std::shared_ptr<SigningKey> key;
+  bool backend_verifies = false;  // the backend's Capabilities::verifies_signatures
 };
 
 // The CA that issues X.509-SVIDs: its key (in a backend) and its certificate.
 struct X509Authority {
   std::shared_ptr<SigningKey> key;
-  Bytes cert_der;                // the issuing CA certificate
-  std::vector<Bytes> chain_der;  // its issuers up to, not including, the root
+  Bytes cert_der;                 // the issuing CA certificate
+  std::vector<Bytes> chain_der;   // its issuers up to, not including, the root
+  bool backend_verifies = false;  // the backend's Capabilities::verifies_signatures
 };
 
 // The keys a Minter uses. Absent entries make the matching operation fail with
