@@ -10,7 +10,8 @@ SIGNET_PACKAGES=(
   libp11-dev libp11-kit-dev softhsm2 opensc
   catch2
   python3 python3-jwt python3-cryptography
-  libtomlplusplus-dev libspdlog-dev libcli11-dev
+  libtomlplusplus-dev
+  libspdlog-dev libcli11-dev
 )
 
 signet_install_deps() {
