@@ -5,6 +5,7 @@ set -euo pipefail
 
 SIGNET_PACKAGES=(
   build-essential cmake pkg-config
+  libcli11-dev
   libssl-dev openssl
   libboost1.81-dev libboost-json1.81-dev
   libp11-dev libp11-kit-dev softhsm2 opensc
@@ -12,7 +13,7 @@ SIGNET_PACKAGES=(
   catch2
   python3 python3-jwt python3-cryptography
   libtomlplusplus-dev
-  libspdlog-dev libcli11-dev
+  libspdlog-dev
 )
 
 signet_install_deps() {
