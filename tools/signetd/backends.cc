@@ -1,6 +1,8 @@
 #include "tools/signetd/backends.h"
 
+#include "backends/pkcs11/pkcs11_backend.h"
 #include "backends/software/software_backend.h"
+#include "backends/tpm/tpm_backend.h"
 #include "tools/signetd/log.h"
 
 namespace signet {
@@ -16,16 +18,29 @@ StatusOr<std::unique_ptr<Backend>> OpenSoftware(const BackendConfig& config) {
 }
 
 StatusOr<std::unique_ptr<Backend>> OpenPkcs11(const BackendConfig& config) {
-  SIGNET_ASSIGN_OR_RETURN(Secret pin, ReadSecret(config.pin));
-  (void)pin;
-  // Not yet: waits for backends/pkcs11 from the pkcs11 branch.
-  return Status(Code::kUnsupported, "the pkcs11 backend is not built into this signetd yet");
+  Pkcs11Backend::Options options;
+  options.module_path = config.module;
+  options.token_label = config.token;
+  options.pin = config.pin;
+  if (config.sessions > 0) {
+    options.workers = static_cast<size_t>(config.sessions);
+  }
+  SIGNET_ASSIGN_OR_RETURN(auto backend, Pkcs11Backend::Create(std::move(options)));
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 StatusOr<std::unique_ptr<Backend>> OpenTpm(const BackendConfig& config) {
-  (void)config;
-  // Not yet: waits for backends/tpm from the tpm branch.
-  return Status(Code::kUnsupported, "the tpm backend is not built into this signetd yet");
+  TpmBackend::Options options;
+  options.tcti = config.tcti;
+  options.key_dir = config.key_dir;
+  options.key_auth = config.auth;
+  if (config.owner_auth) {
+    options.owner_auth = *config.owner_auth;
+  }
+  options.session =
+      config.password_session ? TpmBackend::Session::kPassword : TpmBackend::Session::kHmac;
+  SIGNET_ASSIGN_OR_RETURN(auto backend, TpmBackend::Open(std::move(options)));
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace
@@ -50,9 +65,9 @@ StatusOr<std::unique_ptr<Backend>> OpenBackend(const BackendConfig& config) {
   return backend;
 }
 
-StatusOr<std::unique_ptr<KeySet>> KeySet::Open(const DaemonConfig& config) {
+StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(const DaemonConfig& config) {
   namespace logf = signet::logf;
-  std::unique_ptr<KeySet> set(new KeySet());
+  std::unique_ptr<KeyRing> set(new KeyRing());
 
   for (const BackendConfig& backend_config : config.backends) {
     StatusOr<std::unique_ptr<Backend>> backend = OpenBackend(backend_config);
@@ -92,12 +107,12 @@ StatusOr<std::unique_ptr<KeySet>> KeySet::Open(const DaemonConfig& config) {
   return set;
 }
 
-KeySet::~KeySet() {
+KeyRing::~KeyRing() {
   keys_.clear();
   backends_.clear();
 }
 
-const LoadedKey* KeySet::Find(const std::string& kid) const {
+const LoadedKey* KeyRing::Find(const std::string& kid) const {
   auto it = keys_.find(kid);
   return it == keys_.end() ? nullptr : &it->second;
 }

@@ -4,8 +4,8 @@
 // after it sees only signer/backend.h. Secrets (PINs, TPM auth values) are read here from
 // their SecretSource and handed to the backend; they are never logged.
 //
-// Lifetime: a KeySet owns the backends; every SigningKey it hands out must be dropped before
-// the KeySet is destroyed.
+// Lifetime: a KeyRing owns the backends; every SigningKey it hands out must be dropped before
+// the KeyRing is destroyed.
 // Thread safety: build once at start-up; const access afterwards is safe from any thread.
 #pragma once
 
@@ -28,19 +28,19 @@ struct LoadedKey {
   std::shared_ptr<SigningKey> key;
 };
 
-class KeySet {
+class KeyRing {
  public:
-  // Opens every backend and loads every key in `config` (which must outlive the KeySet).
+  // Opens every backend and loads every key in `config` (which must outlive the KeyRing).
   // Logs backend_ready, key_loaded and backend_error events.
-  static StatusOr<std::unique_ptr<KeySet>> Open(const DaemonConfig& config);
+  static StatusOr<std::unique_ptr<KeyRing>> Open(const DaemonConfig& config);
 
-  ~KeySet();
+  ~KeyRing();
 
   const LoadedKey* Find(const std::string& kid) const;
   const std::map<std::string, LoadedKey>& keys() const { return keys_; }
 
  private:
-  KeySet() = default;
+  KeyRing() = default;
 
   std::map<std::string, std::unique_ptr<Backend>> backends_;
   std::map<std::string, LoadedKey> keys_;  // by kid; declared after backends_: dropped first

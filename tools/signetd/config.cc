@@ -11,7 +11,8 @@ namespace signet {
 namespace {
 
 // Keys that would put a secret into the config text. Refused with a pointer to the safe way.
-constexpr std::string_view kSecretKeys[] = {"pin", "so_pin", "auth", "password", "passphrase"};
+constexpr std::string_view kSecretKeys[] = {"pin",        "so_pin",   "auth",
+                                            "owner_auth", "password", "passphrase"};
 
 Status RefuseInlineSecrets(const TomlSection& section) {
   for (std::string_view key : kSecretKeys) {
@@ -84,7 +85,15 @@ StatusOr<BackendConfig> ReadBackend(TomlSection& section) {
     }
     case BackendType::kTpm: {
       SIGNET_ASSIGN_OR_RETURN(out.tcti, section.RequiredString("tcti"));
-      SIGNET_ASSIGN_OR_RETURN(out.auth, ReadSecretSource(section, "auth", false));
+      SIGNET_ASSIGN_OR_RETURN(out.key_dir, section.OptionalPath("key_dir"));
+      SIGNET_ASSIGN_OR_RETURN(auto auth, ReadSecretSource(section, "auth", true));
+      out.auth = *auth;
+      SIGNET_ASSIGN_OR_RETURN(out.owner_auth, ReadSecretSource(section, "owner_auth", false));
+      SIGNET_ASSIGN_OR_RETURN(std::string session, section.OptionalString("session", "hmac"));
+      if (session != "hmac" && session != "password") {
+        return section.Error("session", "expected hmac or password, got '" + session + "'");
+      }
+      out.password_session = session == "password";
       break;
     }
   }

@@ -31,8 +31,8 @@ struct BackendConfig {
   std::string name;  // how keys refer to it
   BackendType type = BackendType::kSoftware;
 
-  // software
-  std::string key_dir;  // "" keeps keys in memory only
+  // software and tpm
+  std::string key_dir;  // software: "" keeps keys in memory only; tpm: where key blobs live
 
   // pkcs11
   std::string module;    // path of the PKCS#11 module (.so)
@@ -41,8 +41,10 @@ struct BackendConfig {
   int64_t sessions = 0;  // signing sessions; 0 lets the backend size the pool
 
   // tpm
-  std::string tcti;                  // e.g. "device:/dev/tpmrm0", "swtpm:port=2321"
-  std::optional<SecretSource> auth;  // authorization value of the keys, when they have one
+  std::string tcti;                        // e.g. "device:/dev/tpmrm0", "swtpm:port=2321"
+  SecretSource auth;                       // authorization value of the keys
+  std::optional<SecretSource> owner_auth;  // owner hierarchy; absent: empty
+  bool password_session = false;           // true: plain password session (trusted bus only)
 
   int64_t workers = 0;  // signing threads (software, tpm); 0 lets the backend choose
 };
