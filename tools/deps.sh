@@ -11,6 +11,7 @@ SIGNET_PACKAGES=(
   catch2
   python3 python3-jwt python3-cryptography
   protobuf-compiler libprotobuf-dev curl
+  libtomlplusplus-dev
 )
 
 signet_install_deps() {
