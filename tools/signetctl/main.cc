@@ -5,6 +5,7 @@
 //   signetctl mint x509-svid --csr FILE --sub SPIFFE_ID [--ttl 1h]
 //   signetctl sign --key KID --digest HEX [--encoding der|raw]
 //   signetctl jwks | bundle
+//   signetctl audit verify | query | checkpoints     (offline, on an audit log directory)
 //
 // The client config comes from --config or $SIGNET_CONFIG. Exit status: 0 on success, 1 when
 // signetd refused or failed the request, 2 for a usage or config error, 3 when the caller is
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "ipc/client.h"
+#include "tools/signetctl/audit_commands.h"
 #include "tools/signetctl/client_config.h"
 #include "tools/signetctl/commands.h"
 
@@ -100,6 +102,7 @@ int Run(const std::string& config_path, StatusOr<pb::Request> request) {
 
 int main(int argc, char** argv) {
   using namespace signet::ctl;
+  using signet::ctl::kExitUsage;
 
   CLI::App app{"signetctl: mint credentials and read public keys from signetd"};
   app.require_subcommand(1);
@@ -145,13 +148,15 @@ int main(int argc, char** argv) {
   CLI::App* jwks_cmd = app.add_subcommand("jwks", "print the JWK Set");
   CLI::App* bundle_cmd = app.add_subcommand("bundle", "print the SPIFFE trust bundle");
 
-  // Not yet: `signetctl audit verify|query` (branch audit, tools/signetctl/audit_commands.h).
+  signet::tools::AddAuditCommands(app);  // audit verify | query | checkpoints (offline)
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // an audit command failed and has said why
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    return rc == 0 ? 0 : kExitUsage;
   }
 
   if (jwt_cmd->parsed()) {
@@ -172,5 +177,5 @@ int main(int argc, char** argv) {
   if (bundle_cmd->parsed()) {
     return Run(config_path, BuildBundleRequest());
   }
-  return 2;
+  return 0;  // an audit subcommand ran in its callback
 }
