@@ -280,3 +280,38 @@ TEST_CASE("audit log rotates segments by size and verifies across them", "[audit
 
 }  // namespace
 }  // namespace signet::audit
+
+namespace signet::audit {
+namespace {
+
+TEST_CASE("audit records keep awkward strings as valid JSON that verifies and is found",
+          "[audit]") {
+  signet::testing::TempDir dir;
+  const std::string awkward = "user:\"o'brien\"\\\n\t\x01 caf\xc3\xa9 \xe2\x82\xac";
+  const std::string invalid_utf8 = "user:\xff\xfe";
+  {
+    auto log = testing::OpenOrDie(testing::LogOptions(dir.path()));
+    REQUIRE(log->AppendAndWait(testing::TokenRecord(awkward, {awkward})).ok());
+    REQUIRE(log->AppendAndWait(testing::TokenRecord(invalid_utf8)).ok());
+  }
+  auto report = VerifyLog({dir.path(), "", {}});
+  REQUIRE(report.ok());
+  CHECK_FALSE(report->problem);
+
+  std::vector<std::string> found;
+  QueryFilter filter;
+  filter.principal = awkward;
+  auto stats = QueryLog(dir.path(), filter, [&](const AuditRecord& r, std::string_view) {
+    found.push_back(r.subject);
+  });
+  REQUIRE(stats.ok());
+  CHECK(found == std::vector<std::string>{awkward});
+
+  auto lines = testing::ReadLines(dir.path() + "/00000001.jsonl");
+  auto replaced = ParseRecord(lines.at(1));
+  REQUIRE(replaced.ok());
+  CHECK(replaced->subject == "user:\xef\xbf\xbd\xef\xbf\xbd");  // U+FFFD twice
+}
+
+}  // namespace
+}  // namespace signet::audit
