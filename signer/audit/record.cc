@@ -50,6 +50,16 @@ void AppendString(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   while (!text.empty()) {
+    size_t plain = 0;  // a run of printable ASCII that needs no escaping, copied at once
+    while (plain < text.size() && static_cast<uint8_t>(text[plain]) >= 0x20 &&
+           static_cast<uint8_t>(text[plain]) < 0x80 && text[plain] != '"' && text[plain] != '\\') {
+      ++plain;
+    }
+    out.append(text.substr(0, plain));
+    text.remove_prefix(plain);
+    if (text.empty()) {
+      break;
+    }
     char c = text[0];
     auto u = static_cast<uint8_t>(c);
     if (c == '"' || c == '\\') {

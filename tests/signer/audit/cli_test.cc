@@ -33,6 +33,21 @@ TEST_CASE("signet-audit verify accepts an intact log and names the first bad rec
   CHECK(out.find("OK: 11 records in 1 segments") != std::string::npos);
   CHECK(out.find("checkpoints: 2 verified") != std::string::npos);
 
+  // The same key as a JWKS, written by python3-jwt from the openssl PEM.
+  std::string jwks = dir.path() + "/jwks.json";
+  std::string to_jwks =
+      "/usr/bin/python3 -c \"import json, sys; from jwt.algorithms import ECAlgorithm; "
+      "from cryptography.hazmat.primitives.serialization import load_pem_public_key; "
+      "k = load_pem_public_key(open(sys.argv[1], 'rb').read()); "
+      "j = json.loads(ECAlgorithm.to_jwk(k)); j['kid'] = sys.argv[2]; "
+      "print(json.dumps({'keys': [j]}))\" ";
+  REQUIRE(RunCommand(to_jwks + audit_key.public_pem_path() + " audit-1 > " + jwks, &out) == 0);
+  CHECK(RunCommand(kTool + " audit verify --dir " + dir.path() + " --key " + jwks, &out) == 0);
+  CHECK(out.find("checkpoints: 2 verified") != std::string::npos);
+  REQUIRE(RunCommand(to_jwks + audit_key.public_pem_path() + " audit-0 > " + jwks, &out) == 0);
+  CHECK(RunCommand(kTool + " audit verify --dir " + dir.path() + " --key " + jwks, &out) == 1);
+  CHECK(out.find("no public key given for checkpoint key 'audit-1'") != std::string::npos);
+
   std::string segment = dir.path() + "/00000001.jsonl";
   std::vector<std::string> lines = testing::ReadLines(segment);
   lines[2][lines[2].find("user:u")] = 'X';

@@ -259,6 +259,18 @@ TEST_CASE("audit log cuts a torn last line at open and records the cut", "[audit
   VerifyOrDie({dir.path(), "", {}});
 }
 
+TEST_CASE("audit log rotates segments by age", "[audit]") {
+  TempDir dir;
+  AuditLog::Options options = LogOptions(dir.path());
+  options.max_segment_age = std::chrono::seconds(0);  // every group finds its segment old
+  auto log = OpenOrDie(options);
+  AppendMany(*log, 3);
+  auto segments = ListSegments(dir.path());
+  REQUIRE(segments.ok());
+  CHECK(segments->size() == 3);
+  CHECK(VerifyOrDie({dir.path(), "", {}}).records == 3);
+}
+
 TEST_CASE("audit log rotates segments by size and verifies across them", "[audit]") {
   TempDir dir;
   AuditLog::Options options = LogOptions(dir.path());

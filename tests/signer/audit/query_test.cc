@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 
 #include "signer/audit/log.h"
@@ -144,14 +145,16 @@ TEST_CASE("audit query scans a million records in seconds", "[audit]") {
   // Synthetic segments written with the log's own encoding, chained.
   auto start = std::chrono::steady_clock::now();
   std::string prev(kZeroHash);
+  const AuditRecord base = TokenRecord("user:template");
   std::ofstream out;
   for (int i = 0; i < kRecords; ++i) {
     if (i % kPerSegment == 0) {
       out = std::ofstream(dir.path() + "/" + SegmentName(i / kPerSegment + 1), std::ios::binary);
     }
-    AuditRecord r = TokenRecord("user:u" + std::to_string(i % 5000),
-                                {"spiffe://example.org/agent/a" + std::to_string(i % 97),
-                                 "spiffe://example.org/agent/b" + std::to_string(i % 89)});
+    AuditRecord r = base;
+    r.subject = "user:u" + std::to_string(i % 5000);
+    r.act = {{"spiffe://example.org/agent/a" + std::to_string(i % 97), ""},
+             {"spiffe://example.org/agent/b" + std::to_string(i % 89), ""}};
     r.seq = static_cast<uint64_t>(i) + 1;
     r.time = FormatTime(std::chrono::system_clock::from_time_t(1767225600 + i * 10));
     r.prev = prev;
@@ -168,14 +171,17 @@ TEST_CASE("audit query scans a million records in seconds", "[audit]") {
   filter.since = FormatTime(std::chrono::system_clock::from_time_t(1767225600 + 86400 * 30));
   uint64_t matched = 0;
   start = std::chrono::steady_clock::now();
+  std::clock_t cpu_start = std::clock();
   auto stats =
       QueryLog(dir.path(), filter, [&](const AuditRecord&, std::string_view) { matched += 1; });
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   REQUIRE(stats.ok());
   CHECK(stats->lines == kRecords);
   CHECK(matched == static_cast<uint64_t>(expected));
-  WARN("wrote 1,000,000 records in " << written << " s; query scanned them in " << seconds
-                                     << " s, parsed " << stats->parsed << ", matched " << matched);
+  WARN("wrote 1,000,000 records in " << written << " s; query scanned them in " << seconds << " s ("
+                                     << cpu_seconds << " s CPU), parsed " << stats->parsed
+                                     << ", matched " << matched);
 }
 
 }  // namespace
