@@ -290,12 +290,6 @@ TEST_CASE("audit log rotates segments by size and verifies across them", "[audit
   CHECK(VerifyOrDie({dir.path(), "", {}}).records == 21);
 }
 
-}  // namespace
-}  // namespace signet::audit
-
-namespace signet::audit {
-namespace {
-
 TEST_CASE("audit records keep awkward strings as valid JSON that verifies and is found",
           "[audit]") {
   signet::testing::TempDir dir;
