@@ -159,6 +159,15 @@ TEST_CASE("audit checkpoints sign the head and verify with the audit public key"
   CHECK(signet::testing::OpensslVerifies(audit_key.key()->public_key().spki_der, Algorithm::kES256,
                                          payload, *der));
 
+  // The same key as DER, converted by openssl, verifies them too.
+  std::string der_path = dir.path() + "/audit-pub.der";
+  REQUIRE(signet::testing::RunCommand("openssl pkey -pubin -in " + audit_key.public_pem_path() +
+                                      " -outform DER -out " + der_path) == 0);
+  auto der_keys = LoadPublicKeys(der_path);
+  INFO(der_keys.status());
+  REQUIRE(der_keys.ok());
+  CHECK(VerifyOrDie({dir.path(), "", *der_keys}).checkpoints_verified >= 3);
+
   // Another key does not verify them.
   testing::OpensslAuditKey other_key;
   auto other = LoadPublicKeys(other_key.public_pem_path());
