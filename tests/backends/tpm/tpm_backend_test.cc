@@ -292,6 +292,19 @@ TEST_CASE("tpm backend reports a TPM in dictionary-attack lockout as kPinLocked"
   CHECK(last.raw_code() == 0x921u);
 }
 
+TEST_CASE("tpm backend reports a TPM that cannot be reached as unavailable", "[tpm]") {
+  SwtpmProcess tpm;
+  TempDir dir;
+  auto options = OptionsFor(tpm, dir, WriteSecretFile(dir, "auth", "x"));
+  tpm.Kill();
+
+  auto backend = TpmBackend::Open(options);
+  REQUIRE_FALSE(backend.ok());
+  CHECK(backend.status().code() == Code::kUnavailable);
+  CHECK(backend.status().raw_code().has_value());
+  CHECK_THAT(backend.status().message(), Catch::Contains(tpm.tcti()));
+}
+
 TEST_CASE("tpm backend refuses EdDSA as unsupported", "[tpm]") {
   SwtpmProcess tpm;
   TempDir dir;
