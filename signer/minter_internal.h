@@ -1,0 +1,43 @@
+// Pieces the Minter's source files share; not part of the public API.
+#pragma once
+
+#include <future>
+#include <mutex>
+#include <string>
+
+#include "signer/minter.h"
+
+namespace signet {
+
+// Bundle bookkeeping: the last published key set and its sequence number.
+struct Minter::State {
+  std::mutex mu;
+  std::string last_keys;  // serialised `keys` array of the last bundle
+  uint64_t sequence = 0;
+};
+
+namespace minter_internal {
+
+// kPermissionDenied when `identity` is on the deny list; `role` says where it
+// appeared ("subject", "actor").
+Status CheckNotDenied(const DenyList& deny, std::string_view identity, std::string_view role);
+
+// The TTL to use: the request's, or the granted maximum when it is 0.
+StatusOr<Seconds> ResolveTtl(const Policy& policy, std::string_view caller, Operation op,
+                             Seconds requested);
+
+// A SPIFFE ID that must belong to `trust_domain` (when that is not empty).
+Status CheckSpiffeSubject(std::string_view id, std::string_view trust_domain,
+                          std::string_view role);
+
+// Runs an asynchronous Mint* call and waits for its result.
+template <typename T, typename Start>
+StatusOr<T> Wait(Start start) {
+  std::promise<StatusOr<T>> promise;
+  std::future<StatusOr<T>> future = promise.get_future();
+  start([&promise](StatusOr<T> result) { promise.set_value(std::move(result)); });
+  return future.get();
+}
+
+}  // namespace minter_internal
+}  // namespace signet
