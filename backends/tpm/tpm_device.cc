@@ -124,6 +124,8 @@ Status TpmDevice::CreateSrk() {
     OPENSSL_cleanse(&owner, sizeof(owner));
   }
 
+  // Not yet: an HMAC session for the owner hierarchy here; with a non-empty owner
+  // authorization the password session below sends it in the clear.
   ESYS_TR srk = ESYS_TR_NONE;
   auto create = [&] {
     return Esys_CreatePrimary(ctx_.get(), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,

@@ -281,6 +281,8 @@ Status WriteFileAtomically(const std::string& path, ByteView data) {
   }
   bool ok = written == data.size() && ::fsync(fd) == 0;
   ok = ::close(fd) == 0 && ok;
+  // Not yet: an fsync of the directory after the rename; a power cut right after
+  // GenerateKey may lose the new key file (the TPM holds nothing to lose with it).
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::string why = std::strerror(errno);
     ::unlink(tmp.c_str());
