@@ -101,7 +101,10 @@ Status TpmDevice::ConnectOnce() {
   ctx_.reset(ctx);
   Esys_SetTimeout(ctx_.get(), options_.command_timeout_ms);
 
-  Status status = CreateSrk();
+  Status status = StartupIfNeeded();
+  if (status.ok()) {
+    status = CreateSrk();
+  }
   if (status.ok() && options_.session == SessionMode::kHmac) {
     status = StartSession();
   }
@@ -112,35 +115,59 @@ Status TpmDevice::ConnectOnce() {
   return OkStatus();
 }
 
+Status TpmDevice::StartupIfNeeded() {
+  // The cheapest command there is; a TPM that was just powered on (a restarted
+  // swtpm without startup-clear) answers it with TPM_RC_INITIALIZE.
+  TPMI_YES_NO more = TPM2_NO;
+  TPMS_CAPABILITY_DATA* data = nullptr;
+  TSS2_RC rc = Esys_GetCapability(ctx_.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  TPM2_CAP_TPM_PROPERTIES, TPM2_PT_MANUFACTURER, 1, &more, &data);
+  EsysBuffer<TPMS_CAPABILITY_DATA> data_owner(data);
+  if (BaseCode(rc) == TPM2_RC_INITIALIZE) {
+    rc = Esys_Startup(ctx_.get(), TPM2_SU_CLEAR);
+    if (rc != TSS2_RC_SUCCESS && BaseCode(rc) != TPM2_RC_INITIALIZE) {
+      return TssError("Esys_Startup(TPM2_SU_CLEAR)", rc);
+    }
+    return OkStatus();
+  }
+  if (rc != TSS2_RC_SUCCESS) {
+    return TssError("Esys_GetCapability(TPM2_PT_MANUFACTURER)", rc);
+  }
+  return OkStatus();
+}
+
 Status TpmDevice::CreateSrk() {
   Wiped<TPM2B_SENSITIVE_CREATE> sensitive;
   TPM2B_PUBLIC tmpl = SrkTemplate();
   TPM2B_DATA outside_info{};
   TPML_PCR_SELECTION pcrs{};
+
+  // The owner hierarchy's authorization. Under an HMAC session it never crosses
+  // the bus; the session cannot be salted yet (the SRK is what salts), so a
+  // listener could still try to guess a weak value offline from the HMAC.
+  ESYS_TR owner_session = ESYS_TR_PASSWORD;
+  EsysObject owner_session_owner;
   if (!options_.owner_auth.empty()) {
-    TPM2B_AUTH owner{};
-    SIGNET_RETURN_IF_ERROR(CopyAuth(options_.owner_auth, &owner, "the owner hierarchy"));
-    Esys_TR_SetAuth(ctx_.get(), ESYS_TR_RH_OWNER, &owner);
-    OPENSSL_cleanse(&owner, sizeof(owner));
+    Wiped<TPM2B_AUTH> owner;
+    SIGNET_RETURN_IF_ERROR(CopyAuth(options_.owner_auth, &owner.value, "the owner hierarchy"));
+    Esys_TR_SetAuth(ctx_.get(), ESYS_TR_RH_OWNER, &owner.value);
+    if (options_.session == SessionMode::kHmac) {
+      TPMT_SYM_DEF no_encryption{};
+      no_encryption.algorithm = TPM2_ALG_NULL;
+      TSS2_RC rc = Esys_StartAuthSession(ctx_.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                         ESYS_TR_NONE, ESYS_TR_NONE, nullptr, TPM2_SE_HMAC,
+                                         &no_encryption, TPM2_ALG_SHA256, &owner_session);
+      if (rc != TSS2_RC_SUCCESS) {
+        return TssError("Esys_StartAuthSession(owner hierarchy)", rc);
+      }
+      owner_session_owner = EsysObject(ctx_.get(), owner_session, EsysObject::Release::kFlush);
+    }
   }
 
-  // Not yet: an HMAC session for the owner hierarchy here; with a non-empty owner
-  // authorization the password session below sends it in the clear.
   ESYS_TR srk = ESYS_TR_NONE;
-  auto create = [&] {
-    return Esys_CreatePrimary(ctx_.get(), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                              ESYS_TR_NONE, &sensitive.value, &tmpl, &outside_info, &pcrs, &srk,
-                              nullptr, nullptr, nullptr, nullptr);
-  };
-  TSS2_RC rc = create();
-  if (BaseCode(rc) == TPM2_RC_INITIALIZE) {
-    // A TPM that was just powered on (a restarted swtpm without startup-clear).
-    rc = Esys_Startup(ctx_.get(), TPM2_SU_CLEAR);
-    if (rc != TSS2_RC_SUCCESS && BaseCode(rc) != TPM2_RC_INITIALIZE) {
-      return TssError("Esys_Startup(TPM2_SU_CLEAR)", rc);
-    }
-    rc = create();
-  }
+  TSS2_RC rc = Esys_CreatePrimary(ctx_.get(), ESYS_TR_RH_OWNER, owner_session, ESYS_TR_NONE,
+                                  ESYS_TR_NONE, &sensitive.value, &tmpl, &outside_info, &pcrs, &srk,
+                                  nullptr, nullptr, nullptr, nullptr);
   if (rc != TSS2_RC_SUCCESS) {
     return TssError("Esys_CreatePrimary(SRK)", rc);
   }

@@ -109,6 +109,7 @@ class TpmDevice {
   Status Fail(std::string_view call, TSS2_RC rc);
   Status ConnectOnce();
   void Disconnect();
+  Status StartupIfNeeded();
   Status CreateSrk();
   Status StartSession();
 

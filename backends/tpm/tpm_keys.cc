@@ -281,12 +281,19 @@ Status WriteFileAtomically(const std::string& path, ByteView data) {
   }
   bool ok = written == data.size() && ::fsync(fd) == 0;
   ok = ::close(fd) == 0 && ok;
-  // Not yet: an fsync of the directory after the rename; a power cut right after
-  // GenerateKey may lose the new key file (the TPM holds nothing to lose with it).
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::string why = std::strerror(errno);
     ::unlink(tmp.c_str());
     return Status(Code::kDeviceError, "cannot write " + path + ": " + why);
+  }
+
+  // Make the rename itself durable: a key reference handed out must find its file.
+  size_t slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
   }
   return OkStatus();
 }

@@ -292,6 +292,33 @@ TEST_CASE("tpm backend reports a TPM in dictionary-attack lockout as kPinLocked"
   CHECK(last.raw_code() == 0x921u);
 }
 
+TEST_CASE("tpm backend works with an owner hierarchy that has an authorization value", "[tpm]") {
+  for (auto session : {TpmBackend::Session::kHmac, TpmBackend::Session::kPassword}) {
+    INFO((session == TpmBackend::Session::kHmac ? "HMAC session" : "password session"));
+    SwtpmProcess tpm;
+    TempDir dir;
+    RunTpm2Tool(tpm, "tpm2_changeauth -c owner owner-secret");
+    auto options = OptionsFor(tpm, dir, WriteSecretFile(dir, "auth", "key auth"));
+    options.session = session;
+    options.storage = TpmBackend::Storage::kPersistentHandle;  // EvictControl needs the owner
+
+    options.owner_auth.file = WriteSecretFile(dir, "bad-owner", "not-the-owner-secret");
+    auto refused = TpmBackend::Open(options);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == Code::kWrongPin);
+    CHECK_THAT(refused.status().message(),
+               Catch::Contains("Esys_CreatePrimary(SRK)") && !Catch::Contains("owner-secret"));
+
+    options.owner_auth.file = WriteSecretFile(dir, "owner", "owner-secret");
+    auto backend = OpenBackend(options);
+    auto key = backend->GenerateKey(Spec(Algorithm::kES256, "owned"));
+    INFO(key.status().ToString());
+    REQUIRE(key.ok());
+    ExpectSignsVerifiably(**key, "signed under an owner with a password");
+    CHECK(backend->DestroyKey((*key)->ref()).ok());
+  }
+}
+
 TEST_CASE("tpm backend reports a TPM that cannot be reached as unavailable", "[tpm]") {
   SwtpmProcess tpm;
   TempDir dir;
