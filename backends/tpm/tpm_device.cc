@@ -160,7 +160,7 @@ Status TpmDevice::CreateSrk() {
       if (rc != TSS2_RC_SUCCESS) {
         return TssError("Esys_StartAuthSession(owner hierarchy)", rc);
       }
-      owner_session_owner = EsysObject(ctx_.get(), owner_session, EsysObject::Release::kFlush);
+      owner_session_owner = EsysObject(ctx_, owner_session, EsysObject::Release::kFlush);
     }
   }
 
@@ -171,7 +171,7 @@ Status TpmDevice::CreateSrk() {
   if (rc != TSS2_RC_SUCCESS) {
     return TssError("Esys_CreatePrimary(SRK)", rc);
   }
-  srk_ = EsysObject(ctx_.get(), srk, EsysObject::Release::kFlush);
+  srk_ = EsysObject(ctx_, srk, EsysObject::Release::kFlush);
   return OkStatus();
 }
 
@@ -187,7 +187,7 @@ Status TpmDevice::StartSession() {
   if (rc != TSS2_RC_SUCCESS) {
     return Fail("Esys_StartAuthSession(salted with the SRK)", rc);
   }
-  session_ = EsysObject(ctx_.get(), session, EsysObject::Release::kFlush);
+  session_ = EsysObject(ctx_, session, EsysObject::Release::kFlush);
   rc = Esys_TRSess_SetAttributes(ctx_.get(), session, kSessionAttributes, 0xff);
   if (rc != TSS2_RC_SUCCESS) {
     return Fail("Esys_TRSess_SetAttributes", rc);
@@ -284,7 +284,7 @@ StatusOr<EsysObject> TpmDevice::LoadBlobs(const KeyBlobs& blobs, const std::stri
   if (rc != TSS2_RC_SUCCESS) {
     return Fail("Esys_Load(" + what + ")", rc);
   }
-  return EsysObject(ctx_.get(), handle, EsysObject::Release::kFlush);
+  return EsysObject(ctx_, handle, EsysObject::Release::kFlush);
 }
 
 StatusOr<ESYS_TR> TpmDevice::LoadedHandle(const KeyDescriptor& key) {
@@ -304,7 +304,7 @@ StatusOr<ESYS_TR> TpmDevice::LoadedHandle(const KeyDescriptor& key) {
     if (rc != TSS2_RC_SUCCESS) {
       return Fail("Esys_TR_FromTPMPublic(" + what + ")", rc);
     }
-    object = EsysObject(ctx_.get(), handle, EsysObject::Release::kClose);
+    object = EsysObject(ctx_, handle, EsysObject::Release::kClose);
   } else {
     while (loaded_.size() >= std::max<size_t>(1, options_.max_loaded_keys) &&
            EvictLeastRecentlyUsed()) {

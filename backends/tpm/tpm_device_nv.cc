@@ -18,7 +18,7 @@ StatusOr<TPM2B_PUBLIC> TpmDevice::ReadPersistentPublic(TPM2_HANDLE tpm_handle) {
   if (rc != TSS2_RC_SUCCESS) {
     return Fail("Esys_TR_FromTPMPublic(" + hex + ")", rc);
   }
-  EsysObject object(ctx_.get(), handle, EsysObject::Release::kClose);
+  EsysObject object(ctx_, handle, EsysObject::Release::kClose);
   TPM2B_PUBLIC* out_public = nullptr;
   rc = Esys_ReadPublic(ctx_.get(), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &out_public,
                        nullptr, nullptr);
@@ -62,7 +62,7 @@ StatusOr<TPM2_HANDLE> TpmDevice::Persist(const KeyBlobs& blobs, TPM2_HANDLE firs
   if (rc != TSS2_RC_SUCCESS) {
     return Fail("Esys_EvictControl(persist at " + HandleHex(chosen) + ")", rc);
   }
-  EsysObject close_me(ctx_.get(), persistent, EsysObject::Release::kClose);
+  EsysObject close_me(ctx_, persistent, EsysObject::Release::kClose);
   return chosen;
 }
 
@@ -74,7 +74,7 @@ Status TpmDevice::EvictPersistent(TPM2_HANDLE tpm_handle) {
   if (rc != TSS2_RC_SUCCESS) {
     return Fail("Esys_TR_FromTPMPublic(" + HandleHex(tpm_handle) + ")", rc);
   }
-  EsysObject object(ctx_.get(), handle, EsysObject::Release::kClose);
+  EsysObject object(ctx_, handle, EsysObject::Release::kClose);
   SIGNET_ASSIGN_OR_RETURN(ESYS_TR session, AuthSession(0));
   ESYS_TR none = ESYS_TR_NONE;
   rc = Esys_EvictControl(ctx_.get(), ESYS_TR_RH_OWNER, handle, session, ESYS_TR_NONE, ESYS_TR_NONE,
