@@ -150,17 +150,42 @@ struct Pkcs11Backend::Impl {
     return pkcs11::SignRaw(session, key.handle.load(), key.algorithm, request);
   }
 
-  // Signs on worker `index`; a lost session or a stale handle is recovered once.
+  // Reopens worker `index`'s session and finds the key again after `why` said the
+  // session or the handle was lost. A session lost again while recovering (a device
+  // dropping sessions in bursts) is reopened again, three times at most; a login the
+  // token refused ends recovery at once, so a wrong PIN is never tried twice.
+  Status Recover(size_t index, KeyState& key, CK_RV why) {
+    Status status;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      status = HandleIsStale(why) ? OkStatus() : Reopen(sessions[index], why, false);
+      if (status.ok()) {
+        StatusOr<CK_OBJECT_HANDLE> handle =
+            FindOne(sessions[index], CKO_PRIVATE_KEY, key.id, key.label);
+        if (handle.ok()) {
+          key.handle.store(*handle);
+          return OkStatus();
+        }
+        status = handle.status();
+      }
+      why = RvOf(status);
+      if (!pkcs11::NeedsNewSession(why) || HandleIsStale(why)) {
+        return status;
+      }
+    }
+    return status;
+  }
+
+  // Signs on worker `index`. After a lost session or a stale handle the request is
+  // signed once more, on a recovered session.
   StatusOr<Bytes> Sign(size_t index, KeyState& key, const SignRequest& request) {
     StatusOr<Bytes> raw = SignOnce(index, key, request);
     CK_RV rv = RvOf(raw.status());
     if (!raw.ok() && pkcs11::NeedsNewSession(rv)) {
-      if (!HandleIsStale(rv)) {
-        SIGNET_RETURN_IF_ERROR(Reopen(sessions[index], rv, false));
+      Status recovered = Recover(index, key, rv);
+      if (!recovered.ok()) {
+        return recovered.WithContext("pkcs11 key '" + key.label + "': recovering from " +
+                                     pkcs11::CkrName(rv) + ": ");
       }
-      SIGNET_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE handle,
-                              FindOne(sessions[index], CKO_PRIVATE_KEY, key.id, key.label));
-      key.handle.store(handle);
       raw = SignOnce(index, key, request);
     }
     if (!raw.ok()) {
