@@ -343,7 +343,14 @@ StatusOr<std::shared_ptr<SigningKey>> Pkcs11Backend::GenerateKey(const KeySpec& 
     }
 
     SIGNET_ASSIGN_OR_RETURN(pkcs11::KeyPair pair, pkcs11::GenerateKeyPair(session, spec, id));
-    return Describe(session, pair.private_key);
+    Result described = Describe(session, pair.private_key);
+    if (!described.ok()) {
+      // Leave no key behind that nobody holds a reference to; the first error is the one
+      // to report.
+      (void)session.Destroy(pair.private_key);
+      (void)session.Destroy(pair.public_key);
+    }
+    return described;
   });
   if (!state.ok()) {
     return state.status().WithContext("generating pkcs11 key '" + spec.label + "': ");

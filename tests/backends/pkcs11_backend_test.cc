@@ -21,7 +21,6 @@
 #include <thread>
 
 #include "backends/pkcs11/pkcs11_backend.h"
-#include "backends/pkcs11/uri.h"
 #include "signer/signature.h"
 #include "tests/support/openssl_cli.h"
 #include "tests/support/softhsm_token.h"
@@ -343,22 +342,6 @@ TEST_CASE("pkcs11 backend rejects malformed pkcs11: URIs saying what is wrong", 
   auto elsewhere = backend->LoadKey("pkcs11:token=other;object=a");
   REQUIRE_FALSE(elsewhere.ok());
   CHECK(elsewhere.status().code() == Code::kNotFound);
-}
-
-TEST_CASE("pkcs11 URIs round-trip labels and ids with reserved bytes", "[softhsm]") {
-  pkcs11::Pkcs11Uri uri;
-  uri.token = "my token;1";
-  uri.object = "key/α";
-  uri.id = {0x00, 0x3b, 0xff, 0x25};
-  uri.type = "private";
-  std::string text = pkcs11::FormatPkcs11Uri(uri);
-  CHECK(text == "pkcs11:token=my%20token%3b1;object=key%2f%ce%b1;id=%00%3b%ff%25;type=private");
-  auto parsed = pkcs11::ParsePkcs11Uri(text);
-  REQUIRE(parsed.ok());
-  CHECK(parsed->token == uri.token);
-  CHECK(parsed->object == uri.object);
-  CHECK(parsed->id == uri.id);
-  CHECK(parsed->type == uri.type);
 }
 
 TEST_CASE("pkcs11 backend destroys both the private and the public object", "[softhsm]") {
