@@ -53,29 +53,6 @@ bool HandleIsStale(CK_RV rv) {
   return rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID;
 }
 
-StatusOr<CK_OBJECT_HANDLE> FindOne(Session& session, CK_OBJECT_CLASS klass, const Bytes& id,
-                                   const std::string& label) {
-  std::vector<CK_ATTRIBUTE> attrs = {Attr(CKA_CLASS, &klass, sizeof(klass))};
-  if (!id.empty()) {
-    attrs.push_back(Attr(CKA_ID, id.data(), id.size()));
-  }
-  if (!label.empty()) {
-    attrs.push_back(Attr(CKA_LABEL, label.data(), label.size()));
-  }
-  SIGNET_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, session.Find(attrs, 2));
-  const char* what = klass == CKO_PRIVATE_KEY ? "private" : "public";
-  if (found.empty()) {
-    return Status(Code::kNotFound, std::string("no ") + what + " key with label '" + label +
-                                       "' and id '" + HexEncode(id) + "' in the token");
-  }
-  if (found.size() > 1) {
-    return Status(Code::kInvalidArgument, std::string("more than one ") + what +
-                                              " key matches label '" + label + "' and id '" +
-                                              HexEncode(id) + "'; name the key by id");
-  }
-  return found.front();
-}
-
 }  // namespace
 
 struct Pkcs11Backend::Impl {
@@ -160,7 +137,7 @@ struct Pkcs11Backend::Impl {
       status = HandleIsStale(why) ? OkStatus() : Reopen(sessions[index], why, false);
       if (status.ok()) {
         StatusOr<CK_OBJECT_HANDLE> handle =
-            FindOne(sessions[index], CKO_PRIVATE_KEY, key.id, key.label);
+            pkcs11::FindKey(sessions[index], CKO_PRIVATE_KEY, key.id, key.label);
         if (handle.ok()) {
           key.handle.store(*handle);
           return OkStatus();
@@ -233,7 +210,7 @@ StatusOr<std::shared_ptr<KeyState>> Describe(Session& session, CK_OBJECT_HANDLE 
   state->label.assign(label.begin(), label.end());
   SIGNET_ASSIGN_OR_RETURN(state->algorithm, pkcs11::AlgorithmOf(session, private_key));
   SIGNET_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE public_key,
-                          FindOne(session, CKO_PUBLIC_KEY, state->id, ""));
+                          pkcs11::FindKey(session, CKO_PUBLIC_KEY, state->id, ""));
   SIGNET_ASSIGN_OR_RETURN(state->public_key.spki_der,
                           pkcs11::PublicKeySpki(session, public_key, state->algorithm));
   SIGNET_ASSIGN_OR_RETURN(SignatureVerifier verifier,
@@ -391,7 +368,7 @@ StatusOr<std::shared_ptr<SigningKey>> Pkcs11Backend::LoadKey(std::string_view re
   using Result = StatusOr<std::shared_ptr<KeyState>>;
   Result state = impl_->WithAdmin([&](Session& session) -> Result {
     SIGNET_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE private_key,
-                            FindOne(session, CKO_PRIVATE_KEY, uri.id, uri.object));
+                            pkcs11::FindKey(session, CKO_PRIVATE_KEY, uri.id, uri.object));
     return Describe(session, private_key);
   });
   if (!state.ok()) {
@@ -408,7 +385,7 @@ Status Pkcs11Backend::DestroyKey(std::string_view ref) {
   using Result = StatusOr<bool>;
   Result destroyed = impl_->WithAdmin([&](Session& session) -> Result {
     SIGNET_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE private_key,
-                            FindOne(session, CKO_PRIVATE_KEY, uri.id, uri.object));
+                            pkcs11::FindKey(session, CKO_PRIVATE_KEY, uri.id, uri.object));
     SIGNET_ASSIGN_OR_RETURN(Bytes id, session.Attribute(private_key, CKA_ID));
     SIGNET_RETURN_IF_ERROR(session.Destroy(private_key));
 
