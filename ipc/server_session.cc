@@ -205,10 +205,10 @@ void ServerSession::Complete(uint64_t request_id, std::string_view op,
     metrics.AddGauge("signet_ipc_requests_in_flight", {}, -1);
     metrics.AddCounter("signet_ipc_requests_total", {{"op", std::string(op)}});
     metrics.Observe("signet_ipc_request_seconds", {{"op", std::string(op)}}, seconds);
-    if (response.has_error()) {
+    ForEachError(response, [&](const pb::Error& error) {
       metrics.AddCounter("signet_ipc_errors_total",
-                         {{"op", std::string(op)}, {"code", response.error().code()}});
-    }
+                         {{"op", std::string(op)}, {"code", error.code()}});
+    });
   }
 
   if (!closed_) {

@@ -90,6 +90,8 @@ TEST_CASE("ipc server answers every operation type over mutual TLS", "[ipc]") {
     CHECK(std::count(items[0].svid().token().begin(), items[0].svid().token().end(), '.') == 2);
     CHECK(items[1].svid().key_id() == "ipc-test");
     CHECK(items[2].error().code() == "invalid_argument");
+    CHECK(harness.metrics().Value("signet_ipc_errors_total",
+                                  {{"op", "mint_jwt_svid"}, {"code", "invalid_argument"}}) == 1);
   }
 
   SECTION("an access token carries the actor chain") {
