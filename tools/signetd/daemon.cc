@@ -4,10 +4,10 @@
 
 #include "ipc/https_server.h"
 #include "ipc/metrics.h"
+#include "ipc/minter_handler.h"
 #include "ipc/server.h"
 #include "signer/ossl.h"
 #include "tools/common/pem.h"
-#include "tools/signetd/handler.h"
 #include "tools/signetd/log.h"
 #include "tools/signetd/logging_handler.h"
 
@@ -100,7 +100,7 @@ struct Daemon::Parts {
   ipc::MetricsRegistry metrics;
   std::shared_ptr<DenyList> deny_list = std::make_shared<DenyList>();
   std::unique_ptr<Minter> minter;
-  std::unique_ptr<MinterHandler> handler;
+  std::unique_ptr<ipc::MinterHandler> handler;
   std::unique_ptr<LoggingHandler> logging;  // wraps handler; the server calls this one
   std::unique_ptr<ipc::HttpsServer> https;
   std::unique_ptr<ipc::Server> server;
@@ -137,7 +137,8 @@ Status Daemon::Start(const DaemonConfig& config) {
   SIGNET_ASSIGN_OR_RETURN(KeySet minter_keys, BuildMinterKeys(config_, *keys_));
   parts_->minter->SetKeys(std::move(minter_keys));
 
-  parts_->handler = std::make_unique<MinterHandler>(*parts_->minter, HandlerOptions{});
+  parts_->handler =
+      std::make_unique<ipc::MinterHandler>(*parts_->minter, ipc::MinterHandler::Options{});
   parts_->logging = std::make_unique<LoggingHandler>(*parts_->handler);
 
   if (!config_.https_listen.empty()) {
