@@ -80,7 +80,8 @@ raw_ref="$(ref_of raw-es256-1)"
 pki="$state_dir/pki"
 mkdir -p "$pki"
 openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-  -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 3650 -subj "/O=signet development/CN=signet dev mTLS CA" \
+  -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 3650 \
+  -subj "/O=signet development/CN=signet dev mTLS CA" \
   -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
   2>/dev/null
 
@@ -89,7 +90,8 @@ issue() {
   local name="$1" cn="$2" san="$3" eku="$4"
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$pki/$name.key" -out "$pki/$name.csr" -subj "/O=signet development/CN=$cn" 2>/dev/null
-  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' >"$pki/$name.ext"
+  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' \
+    >"$pki/$name.ext"
   printf 'extendedKeyUsage=%s\nsubjectAltName=%s\n' "$eku" "$san" >>"$pki/$name.ext"
   openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
     -CAcreateserial -days 825 -out "$pki/$name.pem" -extfile "$pki/$name.ext" 2>/dev/null
@@ -105,7 +107,6 @@ cat >"$state_dir/signetd.toml.tmp" <<TOML
 # signetd development configuration written by tools/dev-init.sh.
 # Every key is documented in docs/configuration.md.
 trust_domain = "$trust_domain"
-audit_dir = "audit"
 
 [log]
 level = "info"

@@ -41,7 +41,8 @@ check() {  # check NAME COMMAND...: runs the command, counts and reports the out
 }
 
 free_port() {
-  "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 # --- provision, exactly as run.sh does ------------------------------------------------------
@@ -54,7 +55,8 @@ state="$work/state"
 export SOFTHSM2_CONF="$state/softhsm/softhsm2.conf"
 
 # Narrow the sample grant to two subtrees so that a subject outside them is refused.
-sed -i 's|^subjects = \["spiffe://example.org/\*"\]|subjects = ["spiffe://example.org/workload/*", "spiffe://example.org/user/*"]|' \
+narrow='subjects = ["spiffe://example.org/workload/*", "spiffe://example.org/user/*"]'
+sed -i "s|^subjects = \\[\"spiffe://example.org/\\*\"\\]|$narrow|" \
   "$state/signetd.toml"
 grep -q 'example.org/workload/\*' "$state/signetd.toml"
 
@@ -78,6 +80,11 @@ check "signetd refuses a PIN written in the config text" \
 sed 's|^\[https\]|[https]\nlisten_port = 1|' "$state/signetd.toml" >"$work/badkey.toml"
 check "signetd refuses an unknown key and names it" \
   config_error "$work/badkey.toml" "badkey.toml: https.listen_port: unknown key"
+
+check_config() {
+  "$signetd" --check-config --config "$state/signetd.toml" | grep -qF "$state/signetd.toml: ok"
+}
+check "signetd --check-config accepts the development config" check_config
 
 # --- start signetd ---------------------------------------------------------------------------
 "$signetd" --config "$state/signetd.toml" >"$work/signetd.log" 2>&1 &
@@ -168,13 +175,18 @@ check "a malformed duration is refused before connecting" \
   refused 2 "--ttl '5x': unknown unit 'x'" mint jwt-svid --sub spiffe://example.org/w --aud x \
   --ttl 5x
 check "the refusal is logged as caller_refused" \
-  grep -q 'event=caller_refused caller=spiffe://example.org/identity-server op=mint_jwt_svid sub=spiffe://example.org/admin' \
+  grep -qF "event=caller_refused caller=spiffe://example.org/identity-server \
+op=mint_jwt_svid sub=spiffe://example.org/admin" \
   "$work/signetd.log"
 
 # --- documents -------------------------------------------------------------------------------
 documents() {
-  "$signetctl" jwks | "$python" -c 'import json,sys; k=json.load(sys.stdin)["keys"]; assert any(j["kid"]=="jwt-es256-1" for j in k), k'
-  "$signetctl" bundle | "$python" -c 'import json,sys; b=json.load(sys.stdin); u={k["use"] for k in b["keys"]}; assert u=={"jwt-svid","x509-svid"}, u'
+  "$signetctl" jwks | "$python" -c 'import json, sys
+keys = json.load(sys.stdin)["keys"]
+assert any(k["kid"] == "jwt-es256-1" for k in keys), keys'
+  "$signetctl" bundle | "$python" -c 'import json, sys
+uses = {k["use"] for k in json.load(sys.stdin)["keys"]}
+assert uses == {"jwt-svid", "x509-svid"}, uses'
 }
 check "jwks and bundle hold the JWT key and the X.509 authority" documents
 
@@ -196,7 +208,10 @@ stop() {
   [ "$rc" -eq 0 ] && grep -q 'event=stop' "$work/signetd.log"
 }
 check "SIGTERM stops signetd cleanly" stop
-check "no PIN reaches the log" bash -c "! grep -qF -- \"\$(cat '$state/softhsm/pin')\" '$work/signetd.log'"
+no_pin_in_log() {
+  ! grep -qF -- "$(cat "$state/softhsm/pin")" "$work/signetd.log"
+}
+check "no PIN reaches the log" no_pin_in_log
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

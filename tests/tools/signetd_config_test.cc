@@ -175,5 +175,30 @@ TEST_CASE("signetd config reads the policy from the file policy_file names") {
             .find("give either policy_file or [[caller]] tables") != std::string::npos);
 }
 
+TEST_CASE("signetd config reads a TPM backend and requires its auth source") {
+  std::string tpm =
+      "[[backend]]\nname = \"tpm\"\ntype = \"tpm\"\ntcti = \"swtpm:port=2321\"\n"
+      "auth_env = \"TPM_AUTH\"\nsession = \"password\"\nkey_dir = \"tpm-keys\"\n\n";
+  std::string text =
+      Replace(kValid, "[[backend]]\nname = \"soft\"", tpm + "[[backend]]\nname = \"soft\"");
+  StatusOr<DaemonConfig> config = ParseDaemonConfig(text, "/etc/signet/signetd.toml");
+  REQUIRE(config.ok());
+  const BackendConfig* backend = config->FindBackend("tpm");
+  REQUIRE(backend != nullptr);
+  CHECK(backend->type == BackendType::kTpm);
+  CHECK(backend->auth.env_var == "TPM_AUTH");
+  CHECK(backend->password_session);
+  CHECK(backend->key_dir == "/etc/signet/tpm-keys");
+  CHECK_FALSE(backend->owner_auth.has_value());
+
+  CHECK(ErrorOf(Replace(text, "auth_env = \"TPM_AUTH\"\n", "")) ==
+        "/etc/signet/signetd.toml: backend[1].auth_env: is required (or auth_file): the "
+        "environment variable or 0600 file holding it");
+  CHECK(ErrorOf(Replace(text, "auth_env = \"TPM_AUTH\"", "auth = \"s3cret\""))
+            .find("backend[1].auth: secrets are never written in the config") != std::string::npos);
+  CHECK(ErrorOf(Replace(text, "session = \"password\"", "session = \"plain\""))
+            .find("backend[1].session: expected hmac or password") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace signet

@@ -89,6 +89,18 @@ void LogIpcEvent(const ipc::Event& event) {
        {logf::kError, event.message}});
 }
 
+// A published document, or an empty key set (logged) when the Minter cannot build it.
+std::string DocumentOrEmpty(StatusOr<std::string> document, std::string_view op) {
+  if (document.ok()) {
+    return std::move(document).value();
+  }
+  logf::LogEvent(logf::Level::kError, logf::kRequestFailed,
+                 {{logf::kOperation, std::string(op)},
+                  {logf::kCode, std::string(CodeName(document.status().code()))},
+                  {logf::kError, document.status().message()}});
+  return "{\"keys\":[]}";
+}
+
 ipc::TlsFiles IpcTls(const TlsFiles& files, const std::string& ca) {
   return ipc::TlsFiles{files.certificate, files.private_key, ca};
 }
@@ -148,13 +160,9 @@ Status Daemon::Start(const DaemonConfig& config) {
     options.issuer = config_.issuer;
     Minter* minter = parts_->minter.get();
     ipc::DocumentProvider documents;
-    documents.jwks_json = [minter] {
-      StatusOr<std::string> jwks = minter->JwksJson();
-      return jwks.ok() ? *jwks : std::string("{\"keys\":[]}");
-    };
+    documents.jwks_json = [minter] { return DocumentOrEmpty(minter->JwksJson(), "get_jwks"); };
     documents.bundle_json = [minter] {
-      StatusOr<std::string> bundle = minter->SpiffeBundleJson();
-      return bundle.ok() ? *bundle : std::string("{\"keys\":[]}");
+      return DocumentOrEmpty(minter->SpiffeBundleJson(), "get_bundle");
     };
     documents.health = [] { return OkStatus(); };
     SIGNET_ASSIGN_OR_RETURN(
