@@ -10,6 +10,7 @@ SIGNET_PACKAGES=(
   libp11-dev libp11-kit-dev softhsm2 opensc
   catch2
   python3 python3-jwt python3-cryptography
+  libtomlplusplus-dev
 )
 
 signet_install_deps() {
