@@ -10,9 +10,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <regex>
 #include <thread>
 
@@ -70,6 +74,11 @@ uint32_t LockoutCounter(const SwtpmProcess& tpm) {
   std::smatch match;
   REQUIRE(std::regex_search(text, match, std::regex("TPM2_PT_LOCKOUT_COUNTER: (0x[0-9a-fA-F]+)")));
   return static_cast<uint32_t>(std::stoul(match[1].str(), nullptr, 16));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // Signs without waiting forever: a request that has not completed in `limit` hung.
@@ -374,6 +383,46 @@ TEST_CASE("tpm backend signs correctly under a password session and an HMAC sess
         CHECK(raw->size() == 64);
       }
     }
+  }
+}
+
+TEST_CASE("tpm backend keeps the authorization value and the digest off the bus under HMAC",
+          "[tpm]") {
+  // tpm2-tss's pcap TCTI records every command and response between the backend
+  // and swtpm: what a listener on the bus would see.
+  const std::string auth = "AuthValue-4f1c9e27";
+  const std::string message = "digest that must stay private";
+  auto digest = ComputeDigest(Algorithm::kES256, AsBytes(message));
+  REQUIRE(digest.ok());
+  auto seen_on_bus = [](const std::string& capture, ByteView needle) {
+    ByteView bus = AsBytes(capture);
+    return std::search(bus.begin(), bus.end(), needle.begin(), needle.end()) != bus.end();
+  };
+
+  for (auto session : {TpmBackend::Session::kPassword, TpmBackend::Session::kHmac}) {
+    bool hmac = session == TpmBackend::Session::kHmac;
+    INFO((hmac ? "HMAC session" : "password session"));
+    SwtpmProcess tpm;
+    TempDir dir;
+    std::string capture_path = dir.path() + "/bus.pcap";
+    ::setenv("TCTI_PCAP_FILE", capture_path.c_str(), 1);
+    auto options = OptionsFor(tpm, dir, WriteSecretFile(dir, "auth", auth));
+    options.tcti = "pcap:" + tpm.tcti();
+    options.session = session;
+    {
+      auto backend = OpenBackend(options);
+      auto key = backend->GenerateKey(Spec(Algorithm::kES256, "private"));
+      REQUIRE(key.ok());
+      auto sig = (*key)->SignAndWait(SignRequest{*digest, true, SignatureFormat::kDer});
+      REQUIRE(sig.ok());
+    }
+    ::unsetenv("TCTI_PCAP_FILE");
+
+    auto capture = ReadFile(capture_path);
+    REQUIRE(capture.size() > 100);
+    // The password session shows what the capture would catch; the HMAC session hides it.
+    CHECK(seen_on_bus(capture, AsBytes(auth)) == !hmac);
+    CHECK(seen_on_bus(capture, *digest) == !hmac);
   }
 }
 
