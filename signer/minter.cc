@@ -2,6 +2,7 @@
 
 #include "signer/minter_internal.h"
 #include "signer/spiffe_id.h"
+#include "signer/x509_sign.h"
 
 namespace signet {
 namespace minter_internal {
@@ -89,10 +90,24 @@ void Minter::SetKeys(KeySet keys) {
     add(key);
   }
 
+  std::shared_ptr<X509> ca_cert;
+  Status ca_error;
+  if (keys.x509_ca) {
+    StatusOr<ossl::X509Ptr> parsed = ParseCertificate(keys.x509_ca->cert_der);
+    if (parsed.ok()) {
+      X509_check_purpose(parsed->get(), -1, 0);  // caches extensions before threads share it
+      ca_cert = std::shared_ptr<X509>(parsed->release(), X509_free);
+    } else {
+      ca_error = parsed.status();
+    }
+  }
+
   auto shared = std::make_shared<const KeySet>(std::move(keys));
   std::lock_guard<std::mutex> lock(mu_);
   keys_ = std::move(shared);
   state_->verifiers = std::move(verifiers);
+  state_->ca_cert = std::move(ca_cert);
+  state_->ca_error = std::move(ca_error);
 }
 
 void Minter::SetPolicy(std::shared_ptr<const Policy> policy) {

@@ -19,6 +19,22 @@
 // swapped at run time (SetKeys, SetPolicy; DenyList is shared); a request uses
 // the keys and policy current when it was authorised.
 //
+// Choices made where the specifications leave room:
+// - A TTL of 0 means the caller's granted maximum for that operation.
+// - JWT-SVID and X.509-SVID subjects must be in Options::trust_domain (when set).
+//   Access-token subjects and actors may be any principal; those that look like
+//   SPIFFE IDs must be valid ones.
+// - `aud` is a string when there is one audience, an array otherwise.
+// - Order of checks: request syntax (kInvalidArgument), policy (kPermissionDenied),
+//   deny list (kPermissionDenied), key availability (kFailedPrecondition/kNotFound);
+//   nothing is signed unless all pass.
+// - A CSR's extensions are ignored, so a CSR asking for CA=true still yields a
+//   CA=false leaf (see signer/csr.h). The leaf subject is O=signet.
+// - EdDSA keys are refused for JWT-SVIDs (kFailedPrecondition) and left out of the
+//   SPIFFE bundle; they may sign access tokens and appear in the JWKS.
+// - Times are whole seconds. The bundle's spiffe_sequence starts at the current
+//   Unix time and grows by at least one whenever the published keys change.
+//
 // Thread safety: every method may be called from any thread at any time.
 #pragma once
 

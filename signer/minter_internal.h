@@ -6,6 +6,7 @@
 #include <string>
 
 #include "signer/minter.h"
+#include "signer/ossl.h"
 #include "signer/signature.h"
 
 namespace signet {
@@ -31,6 +32,11 @@ struct Minter::State {
   // Verifiers for the current key set; swapped with it, under Minter::mu_.
   std::shared_ptr<const minter_internal::VerifierMap> verifiers =
       std::make_shared<const minter_internal::VerifierMap>();
+
+  // The issuing CA certificate of the current key set, parsed once (parsing costs
+  // more than signing); null with the reason in `ca_error` when it does not parse.
+  std::shared_ptr<X509> ca_cert;
+  Status ca_error;
 };
 
 namespace minter_internal {

@@ -1,6 +1,4 @@
 // The two JWT profiles: JWT-SVID and RFC 9068 access tokens.
-#include <boost/json/serialize.hpp>
-
 #include "signer/jwt.h"
 #include "signer/jwt_claims.h"
 #include "signer/minter.h"

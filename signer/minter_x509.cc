@@ -11,7 +11,7 @@ namespace {
 
 struct PendingCert {
   X509Authority ca;
-  ossl::X509Ptr ca_cert;
+  std::shared_ptr<X509> ca_cert;  // shared, read-only
   ossl::PkeyPtr subject_key;
   ossl::X509Ptr cert;
   SvidTemplate tmpl;
@@ -63,12 +63,22 @@ void Minter::MintX509Svid(const Caller& caller, X509SvidRequest request,
     SIGNET_RETURN_IF_ERROR(
         minter_internal::CheckNotDenied(*deny_list_, request.spiffe_id, "subject"));
 
-    std::shared_ptr<const KeySet> keys = this->keys();
+    std::shared_ptr<const KeySet> keys;
+    Status ca_error;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      keys = keys_;
+      pending->ca_cert = state_->ca_cert;
+      ca_error = state_->ca_error;
+    }
     if (!keys->x509_ca) {
       return Status(Code::kFailedPrecondition, "no X.509 CA is configured");
     }
+    if (!pending->ca_cert) {
+      return Status(Code::kFailedPrecondition,
+                    "the X.509 CA certificate does not parse: " + ca_error.message());
+    }
     pending->ca = *keys->x509_ca;
-    SIGNET_ASSIGN_OR_RETURN(pending->ca_cert, ParseCertificate(pending->ca.cert_der));
     SIGNET_ASSIGN_OR_RETURN(TimePoint ca_not_after, NotAfter(pending->ca_cert.get()));
     TimePoint not_after = std::min(now + ttl, ca_not_after);
     if (not_after <= now) {

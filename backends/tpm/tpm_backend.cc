@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <future>
+#include <optional>
 
 #include "backends/tpm/tpm_device.h"
 #include "backends/tpm/tpm_key_ref.h"
@@ -21,6 +22,7 @@ namespace {
 struct KeyState {
   tpm::KeyDescriptor desc;
   std::string ref;
+  std::optional<SignatureVerifier> verifier;  // the public key, parsed once
   std::atomic<bool> destroyed{false};
   std::atomic<bool> auth_rejected{false};
 };
@@ -57,7 +59,7 @@ struct TpmBackend::Impl {
     return result.get();
   }
 
-  StatusOr<Bytes> SignNow(KeyState& state, const PublicKey& public_key, const SignRequest& request);
+  StatusOr<Bytes> SignNow(KeyState& state, const SignRequest& request);
   StatusOr<Secret> AuthFor(const std::string& label) const;
   bool LabelTaken(const std::string& label);
   std::string BlobPath(const std::string& label) const;
@@ -88,11 +90,11 @@ class TpmSigningKey : public SigningKey {
       impl_->executor.Post([valid, done = std::move(done)](size_t) { done(valid); });
       return;
     }
-    // The task holds the key's state and public key itself: the SigningKey may be
-    // released before its queued signatures run.
+    // The task holds the key's state itself: the SigningKey may be released before
+    // its queued signatures run.
     impl_->executor.Post(
-        [impl = impl_, state = state_, public_key = public_key(), request = std::move(request),
-         done = std::move(done)](size_t) { done(impl->SignNow(*state, public_key, request)); });
+        [impl = impl_, state = state_, request = std::move(request),
+         done = std::move(done)](size_t) { done(impl->SignNow(*state, request)); });
   }
 
  private:
@@ -102,8 +104,7 @@ class TpmSigningKey : public SigningKey {
 
 }  // namespace
 
-StatusOr<Bytes> TpmBackend::Impl::SignNow(KeyState& state, const PublicKey& public_key,
-                                          const SignRequest& request) {
+StatusOr<Bytes> TpmBackend::Impl::SignNow(KeyState& state, const SignRequest& request) {
   const tpm::KeyDescriptor& key = state.desc;
   std::string what = "TPM key '" + key.label + "': ";
   if (state.destroyed.load()) {
@@ -126,7 +127,7 @@ StatusOr<Bytes> TpmBackend::Impl::SignNow(KeyState& state, const PublicKey& publ
   }
   SIGNET_ASSIGN_OR_RETURN(Bytes raw, tpm::SignatureBytes(*signature, key.algorithm));
   SIGNET_ASSIGN_OR_RETURN(Bytes out, FormatFromRaw(key.algorithm, request.format, std::move(raw)));
-  SIGNET_RETURN_IF_ERROR(VerifySignature(public_key, key.algorithm, request, out));
+  SIGNET_RETURN_IF_ERROR(state.verifier->Verify(request, out));
   return out;
 }
 
@@ -165,6 +166,8 @@ bool TpmBackend::Impl::LabelTaken(const std::string& label) {
 
 StatusOr<std::shared_ptr<SigningKey>> TpmBackend::Impl::Publish(std::shared_ptr<KeyState> state) {
   SIGNET_ASSIGN_OR_RETURN(Bytes spki, tpm::SpkiFromPublic(state->desc.blobs.pub.publicArea));
+  SIGNET_ASSIGN_OR_RETURN(state->verifier,
+                          SignatureVerifier::Create(PublicKey{spki}, state->desc.algorithm));
   {
     std::lock_guard<std::mutex> lock(mu);
     for (auto it = states.begin(); it != states.end();) {

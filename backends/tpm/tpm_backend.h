@@ -2,10 +2,13 @@
 //
 // Keys (ECC P-256 and P-384, RSA 2048 and, where the TPM offers it, 3072) are
 // created inside the TPM under the storage root key with fixedTPM|fixedParent,
-// so the private key never leaves it. A key is kept either at a persistent
-// handle in the TPM's NV memory or as its public and wrapped private blobs in
-// a key file (mode 0600) that only this TPM can load; Options::storage decides
-// for new keys and the key reference says which for each key:
+// so the private key never leaves it. The storage root key itself is not kept
+// at a persistent handle: it is created again from the standard template each
+// time the backend connects, which yields the same key from the owner seed (see
+// tpm_device.h), so nothing needs provisioning. A key is kept either at a
+// persistent handle in the TPM's NV memory or as its public and wrapped private
+// blobs in a key file (mode 0600) that only this TPM can load; Options::storage
+// decides for new keys and the key reference says which for each key:
 //
 //   tpm:label=jwt-1;blob=/var/lib/signet/tpm/jwt-1.tpmkey;alg=ES256
 //   tpm:label=ca-1;handle=0x81000010;alg=PS256

@@ -5,6 +5,10 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "tests/minting/minting_env.h"
 
@@ -184,6 +188,48 @@ TEST_CASE("the SPIFFE bundle verifies JWT-SVIDs, carries the root, and its seque
   boost::json::object b2 = boost::json::parse(*changed).as_object();
   CHECK(b2.at("keys").as_array().size() == 3);
   CHECK(b2.at("spiffe_sequence").to_number<uint64_t>() > seq1);
+}
+
+}  // namespace signet::testing
+
+namespace signet::testing {
+
+TEST_CASE("minting from several threads at once completes every request", "[minting][jwt]") {
+  MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::string> jtis;
+  int failures = 0;
+  int completed = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        env.minter().MintAccessToken(
+            Caller{kIdp}, AccessTokenRequest{"user:smith", {kApi}, "cli", {}, "", Seconds(60)},
+            [&](StatusOr<MintedToken> token) {
+              std::lock_guard<std::mutex> lock(mu);
+              if (token.ok()) {
+                jtis.insert(token->audit.jti);
+              } else {
+                ++failures;
+              }
+              ++completed;
+              cv.notify_all();
+            });
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  REQUIRE(cv.wait_for(lock, std::chrono::seconds(30),
+                      [&] { return completed == kThreads * kPerThread; }));
+  CHECK(failures == 0);
+  CHECK(jtis.size() == static_cast<size_t>(kThreads * kPerThread));
 }
 
 }  // namespace signet::testing

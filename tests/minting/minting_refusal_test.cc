@@ -265,3 +265,24 @@ TEST_CASE("a credential whose signature does not verify is never released", "[mi
 }
 
 }  // namespace signet::testing
+
+namespace signet::testing {
+
+TEST_CASE("minting refuses X.509-SVIDs when the CA certificate is missing or unreadable",
+          "[minting][refusal]") {
+  MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
+  std::string csr = env.MakeCsr("ec");
+  int before = env.signatures();
+  auto mint = [&] {
+    return env.minter().MintX509SvidAndWait(
+        Caller{kIdp}, X509SvidRequest{"spiffe://example.org/app/web", csr, {}});
+  };
+  KeySet keys;
+  keys.x509_ca = X509Authority{env.ca_key(), Bytes{0x30, 0x00}, {}, false};
+  env.minter().SetKeys(keys);
+  ExpectRefused(env, before, mint(), Code::kFailedPrecondition, "does not parse");
+  env.minter().SetKeys(KeySet{});
+  ExpectRefused(env, before, mint(), Code::kFailedPrecondition, "no X.509 CA");
+}
+
+}  // namespace signet::testing

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "signer/deny_list.h"
+#include "tests/support/openssl_cli.h"
 
 namespace signet {
 namespace {
@@ -115,6 +116,22 @@ TEST_CASE("policy config errors name the file, the key and the problem", "[polic
   CHECK(LoadError("[[caller]\n").find("policy.toml: line 1") == 0);
   CHECK(LoadError("[[caller]]\nid = \"spiffe://x/y\"\nrequire_act = true\n")
             .find("max_act_depth: must be at least 1") != std::string::npos);
+}
+
+TEST_CASE("policy file is read from disk and its errors carry its path", "[policy]") {
+  testing::TempDir dir;
+  std::string good = dir.Write("policy.toml", kPolicy);
+  StatusOr<Policy> policy = Policy::FromTomlFile(good);
+  REQUIRE(policy.ok());
+  REQUIRE(policy->FindGrant("spiffe://example.org/idp") != nullptr);
+  CHECK(policy->FindGrant("spiffe://example.org/idp")->max_ttl.at(Operation::kAccessToken) ==
+        Seconds(600));
+  std::string bad =
+      dir.Write("bad.toml", "[[caller]]\nid = \"spiffe://x/y\"\nmax_act_depth = 99\n");
+  StatusOr<Policy> refused = Policy::FromTomlFile(bad);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message() ==
+        bad + ": caller[0].max_act_depth: must be an integer from 0 to 32");
 }
 
 TEST_CASE("policy file that cannot be read is reported by path", "[policy]") {
