@@ -107,6 +107,7 @@ cat >"$state_dir/signetd.toml.tmp" <<TOML
 # signetd development configuration written by tools/dev-init.sh.
 # Every key is documented in docs/configuration.md.
 trust_domain = "$trust_domain"
+audit_dir = "audit"
 
 [log]
 level = "info"

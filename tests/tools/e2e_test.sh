@@ -109,6 +109,7 @@ jwt_svid() {
   local token
   token="$("$signetctl" mint jwt-svid --sub spiffe://example.org/workload/web \
     --aud https://api.example.org --aud https://other.example.org --ttl 5m)"
+  printf '%s' "$token" >"$work/token.txt"
   "$python" "$verify_py" jwt-svid "$jwks_url" "$state/pki/ca.pem" "$token" \
     spiffe://example.org/workload/web https://api.example.org
 }
@@ -178,6 +179,19 @@ check "the refusal is logged as caller_refused" \
   grep -qF "event=caller_refused caller=spiffe://example.org/identity-server \
 op=mint_jwt_svid sub=spiffe://example.org/admin" \
   "$work/signetd.log"
+
+# --- audit log: every mint and refusal above is recorded, and the chain verifies ----------
+audit_log() {
+  "$signetctl" audit verify --dir "$state/audit"
+  "$signetctl" audit query --dir "$state/audit" --principal spiffe://example.org/agent/planner \
+    >"$work/query.out"
+  grep -qF '"subject":"spiffe://example.org/user/alice"' "$work/query.out"
+  "$signetctl" audit query --dir "$state/audit" --subject spiffe://example.org/admin \
+    >"$work/refused.out"
+  grep -qF '"granted":false' "$work/refused.out"
+  ! grep -qF "$(cat "$work/token.txt")" "$state"/audit/*
+}
+check "the audit log records mints and refusals, verifies, and holds no token" audit_log
 
 # --- documents -------------------------------------------------------------------------------
 documents() {

@@ -8,6 +8,7 @@
 #include "ipc/server.h"
 #include "signer/ossl.h"
 #include "tools/common/pem.h"
+#include "tools/signetd/audit_handler.h"
 #include "tools/signetd/log.h"
 #include "tools/signetd/logging_handler.h"
 
@@ -105,6 +106,27 @@ ipc::TlsFiles IpcTls(const TlsFiles& files, const std::string& ca) {
   return ipc::TlsFiles{files.certificate, files.private_key, ca};
 }
 
+// The audit log in config.audit_dir, checkpointed with the first `audit` key when there is one.
+StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const DaemonConfig& config,
+                                                        const KeyRing& ring) {
+  audit::AuditLog::Options options;
+  options.dir = config.audit_dir;
+  for (const auto& [kid, loaded] : ring.keys()) {
+    if (loaded.config->purpose == Purpose::kAudit) {
+      options.checkpoint_key = loaded.key;
+      options.checkpoint_key_id = kid;
+      break;
+    }
+  }
+  StatusOr<std::unique_ptr<audit::AuditLog>> log = audit::AuditLog::Open(options);
+  if (!log.ok()) {
+    return log.status().WithContext(config.path + ": audit_dir: ");
+  }
+  logf::LogEvent(logf::Level::kInfo, logf::kAuditOpened,
+                 {{logf::kPath, config.audit_dir}, {logf::kKeyId, options.checkpoint_key_id}});
+  return log;
+}
+
 }  // namespace
 
 // Declared in the order they are built; destroyed in reverse: listeners first.
@@ -112,8 +134,10 @@ struct Daemon::Parts {
   ipc::MetricsRegistry metrics;
   std::shared_ptr<DenyList> deny_list = std::make_shared<DenyList>();
   std::unique_ptr<Minter> minter;
+  std::unique_ptr<audit::AuditLog> audit_log;  // outlives every handler that appends to it
   std::unique_ptr<ipc::MinterHandler> handler;
-  std::unique_ptr<LoggingHandler> logging;  // wraps handler; the server calls this one
+  std::unique_ptr<AuditingHandler> auditing;  // wraps handler when audit_dir is set
+  std::unique_ptr<LoggingHandler> logging;    // wraps handler; the server calls this one
   std::unique_ptr<ipc::HttpsServer> https;
   std::unique_ptr<ipc::Server> server;
 };
@@ -151,7 +175,14 @@ Status Daemon::Start(const DaemonConfig& config) {
 
   parts_->handler =
       std::make_unique<ipc::MinterHandler>(*parts_->minter, ipc::MinterHandler::Options{});
-  parts_->logging = std::make_unique<LoggingHandler>(*parts_->handler);
+  ipc::RequestHandler* inner = parts_->handler.get();
+  if (!config_.audit_dir.empty()) {
+    SIGNET_ASSIGN_OR_RETURN(parts_->audit_log, OpenAuditLog(config_, *keys_));
+    parts_->auditing =
+        std::make_unique<AuditingHandler>(*inner, *parts_->audit_log, config_.x509_ca_key);
+    inner = parts_->auditing.get();
+  }
+  parts_->logging = std::make_unique<LoggingHandler>(*inner);
 
   if (!config_.https_listen.empty()) {
     ipc::HttpsOptions options;

@@ -48,6 +48,7 @@ inline constexpr std::string_view kConfigReload = "config_reload";
 inline constexpr std::string_view kBackendReady = "backend_ready";
 inline constexpr std::string_view kBackendError = "backend_error";
 inline constexpr std::string_view kKeyLoaded = "key_loaded";
+inline constexpr std::string_view kAuditOpened = "audit_opened";
 inline constexpr std::string_view kListen = "listen";
 inline constexpr std::string_view kCallerRefused = "caller_refused";
 inline constexpr std::string_view kRequestFailed = "request_failed";
