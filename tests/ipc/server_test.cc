@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <future>
 #include <random>
 #include <thread>
@@ -199,6 +200,22 @@ TEST_CASE("ipc server refuses a TLS 1.2 client", "[ipc]") {
       &output);
   CHECK(status != 0);
   CHECK(output.find("alert protocol version") != std::string::npos);
+}
+
+TEST_CASE("ipc server reloads its client CA bundle on Reload()", "[ipc]") {
+  TempDir dir;
+  std::string bundle = dir.path() + "/clients.pem";
+  std::filesystem::copy_file(SharedPki().Path("ca.pem"), bundle);
+  ServerHarness harness({}, [&](ipc::ServerOptions& o) { o.tls.ca_file = bundle; });
+  CHECK(Refused(harness, "foreign"));
+
+  std::string both;
+  RunCommand("cat " + SharedPki().Path("ca.pem") + " " + SharedPki().Path("other-ca.pem") + " > " +
+                 bundle + ".new && mv " + bundle + ".new " + bundle,
+             &both);
+  REQUIRE(harness.server().Reload().ok());
+  CHECK_FALSE(Refused(harness, "foreign"));
+  CHECK_FALSE(Refused(harness, "client"));
 }
 
 TEST_CASE("ipc server limits connections per caller", "[ipc]") {
