@@ -11,6 +11,7 @@ SIGNET_PACKAGES=(
   swtpm swtpm-tools libtss2-dev tpm2-tools
   catch2
   python3 python3-jwt python3-cryptography
+  protobuf-compiler libprotobuf-dev curl
   libtomlplusplus-dev
 )
 
