@@ -9,8 +9,10 @@ SIGNET_PACKAGES=(
   libssl-dev openssl
   libboost1.81-dev libboost-json1.81-dev
   libp11-dev libp11-kit-dev softhsm2 opensc
+  swtpm swtpm-tools libtss2-dev tpm2-tools
   catch2
   python3 python3-jwt python3-cryptography
+  libtomlplusplus-dev
 )
 
 signet_install_deps() {

@@ -1,0 +1,154 @@
+#include "signer/minter.h"
+
+#include "signer/minter_internal.h"
+#include "signer/spiffe_id.h"
+#include "signer/x509_sign.h"
+
+namespace signet {
+namespace minter_internal {
+
+Status CheckNotDenied(const DenyList& deny, std::string_view identity, std::string_view role) {
+  if (deny.Contains(identity)) {
+    return Status(Code::kPermissionDenied,
+                  std::string(role) + " '" + std::string(identity) + "' is terminated (deny list)");
+  }
+  return OkStatus();
+}
+
+StatusOr<Seconds> ResolveTtl(const Policy& policy, std::string_view caller, Operation op,
+                             Seconds requested) {
+  if (requested < Seconds(0)) {
+    return Status(Code::kInvalidArgument,
+                  "ttl must not be negative, got " + std::to_string(requested.count()) + "s");
+  }
+  if (requested > Seconds(0)) {
+    return requested;
+  }
+  return policy.MaxTtl(caller, op);
+}
+
+Status CheckSpiffeSubject(std::string_view id, std::string_view trust_domain,
+                          std::string_view role) {
+  StatusOr<SpiffeId> parsed = SpiffeId::Parse(id);
+  if (!parsed.ok()) {
+    return parsed.status().WithContext(std::string(role) + ": ");
+  }
+  if (!trust_domain.empty() && parsed->trust_domain() != trust_domain) {
+    return Status(Code::kInvalidArgument, std::string(role) + " '" + std::string(id) +
+                                              "' is not in trust domain '" +
+                                              std::string(trust_domain) + "'");
+  }
+  return OkStatus();
+}
+
+Status VerifyWith(const VerifierMap& verifiers, const SigningKey& key, const SignRequest& request,
+                  ByteView signature) {
+  auto it = verifiers.find(&key);
+  if (it == verifiers.end()) {
+    return VerifySignature(key.public_key(), key.algorithm(), request, signature);
+  }
+  return it->second.Verify(request, signature);
+}
+
+}  // namespace minter_internal
+
+Minter::Minter(Options options, std::shared_ptr<const Clock> clock,
+               std::shared_ptr<const Policy> policy, std::shared_ptr<DenyList> deny_list)
+    : options_(std::move(options)),
+      clock_(std::move(clock)),
+      deny_list_(std::move(deny_list)),
+      keys_(std::make_shared<const KeySet>()),
+      policy_(std::move(policy)),
+      state_(std::make_unique<State>()) {
+  if (!policy_) {
+    policy_ = std::make_shared<const Policy>();
+  }
+}
+
+Minter::~Minter() = default;
+
+void Minter::SetKeys(KeySet keys) {
+  auto verifiers = std::make_shared<minter_internal::VerifierMap>();
+  auto add = [&](const std::shared_ptr<SigningKey>& key) {
+    if (!key) {
+      return;
+    }
+    // A key whose public key does not parse gets no verifier; VerifyWith then reports it.
+    StatusOr<SignatureVerifier> verifier =
+        SignatureVerifier::Create(key->public_key(), key->algorithm());
+    if (verifier.ok()) {
+      verifiers->emplace(key.get(), std::move(*verifier));
+    }
+  };
+  if (keys.jwt_svid) {
+    add(keys.jwt_svid->key);
+  }
+  if (keys.access_token) {
+    add(keys.access_token->key);
+  }
+  for (const auto& [name, key] : keys.raw) {
+    add(key);
+  }
+
+  std::shared_ptr<X509> ca_cert;
+  Status ca_error;
+  if (keys.x509_ca) {
+    StatusOr<ossl::X509Ptr> parsed = ParseCertificate(keys.x509_ca->cert_der);
+    if (parsed.ok()) {
+      X509_check_purpose(parsed->get(), -1, 0);  // caches extensions before threads share it
+      ca_cert = std::shared_ptr<X509>(parsed->release(), X509_free);
+    } else {
+      ca_error = parsed.status();
+    }
+  }
+
+  auto shared = std::make_shared<const KeySet>(std::move(keys));
+  std::lock_guard<std::mutex> lock(mu_);
+  keys_ = std::move(shared);
+  state_->verifiers = std::move(verifiers);
+  state_->ca_cert = std::move(ca_cert);
+  state_->ca_error = std::move(ca_error);
+}
+
+void Minter::SetPolicy(std::shared_ptr<const Policy> policy) {
+  if (!policy) {
+    policy = std::make_shared<const Policy>();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  policy_ = std::move(policy);
+}
+
+std::shared_ptr<const KeySet> Minter::keys() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return keys_;
+}
+
+std::shared_ptr<const Policy> Minter::policy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return policy_;
+}
+
+StatusOr<MintedToken> Minter::MintJwtSvidAndWait(const Caller& caller, JwtSvidRequest request) {
+  return minter_internal::Wait<MintedToken>(
+      [&](MintCallback<MintedToken> done) { MintJwtSvid(caller, std::move(request), done); });
+}
+
+StatusOr<MintedToken> Minter::MintAccessTokenAndWait(const Caller& caller,
+                                                     AccessTokenRequest request) {
+  return minter_internal::Wait<MintedToken>(
+      [&](MintCallback<MintedToken> done) { MintAccessToken(caller, std::move(request), done); });
+}
+
+StatusOr<MintedCertificate> Minter::MintX509SvidAndWait(const Caller& caller,
+                                                        X509SvidRequest request) {
+  return minter_internal::Wait<MintedCertificate>([&](MintCallback<MintedCertificate> done) {
+    MintX509Svid(caller, std::move(request), done);
+  });
+}
+
+StatusOr<RawSignature> Minter::SignRawAndWait(const Caller& caller, RawSignRequest request) {
+  return minter_internal::Wait<RawSignature>(
+      [&](MintCallback<RawSignature> done) { SignRaw(caller, std::move(request), done); });
+}
+
+}  // namespace signet

@@ -1,0 +1,66 @@
+// Pieces the Minter's source files share; not part of the public API.
+#pragma once
+
+#include <future>
+#include <mutex>
+#include <string>
+
+#include "signer/minter.h"
+#include "signer/ossl.h"
+#include "signer/signature.h"
+
+namespace signet {
+
+namespace minter_internal {
+
+// Public keys parsed once per key set: in OpenSSL 3 parsing a SubjectPublicKeyInfo
+// costs several times more than verifying a signature with it.
+using VerifierMap = std::map<const SigningKey*, SignatureVerifier>;
+
+// Verifies with the key's cached verifier, or parses the key when it has none.
+Status VerifyWith(const VerifierMap& verifiers, const SigningKey& key, const SignRequest& request,
+                  ByteView signature);
+
+}  // namespace minter_internal
+
+struct Minter::State {
+  // Bundle bookkeeping: the last published key set and its sequence number.
+  std::mutex mu;
+  std::string last_keys;  // serialised `keys` array of the last bundle
+  uint64_t sequence = 0;
+
+  // Verifiers for the current key set; swapped with it, under Minter::mu_.
+  std::shared_ptr<const minter_internal::VerifierMap> verifiers =
+      std::make_shared<const minter_internal::VerifierMap>();
+
+  // The issuing CA certificate of the current key set, parsed once (parsing costs
+  // more than signing); null with the reason in `ca_error` when it does not parse.
+  std::shared_ptr<X509> ca_cert;
+  Status ca_error;
+};
+
+namespace minter_internal {
+
+// kPermissionDenied when `identity` is on the deny list; `role` says where it
+// appeared ("subject", "actor").
+Status CheckNotDenied(const DenyList& deny, std::string_view identity, std::string_view role);
+
+// The TTL to use: the request's, or the granted maximum when it is 0.
+StatusOr<Seconds> ResolveTtl(const Policy& policy, std::string_view caller, Operation op,
+                             Seconds requested);
+
+// A SPIFFE ID that must belong to `trust_domain` (when that is not empty).
+Status CheckSpiffeSubject(std::string_view id, std::string_view trust_domain,
+                          std::string_view role);
+
+// Runs an asynchronous Mint* call and waits for its result.
+template <typename T, typename Start>
+StatusOr<T> Wait(Start start) {
+  std::promise<StatusOr<T>> promise;
+  std::future<StatusOr<T>> future = promise.get_future();
+  start([&promise](StatusOr<T> result) { promise.set_value(std::move(result)); });
+  return future.get();
+}
+
+}  // namespace minter_internal
+}  // namespace signet
