@@ -5,6 +5,7 @@ set -euo pipefail
 
 SIGNET_PACKAGES=(
   build-essential cmake pkg-config
+  libcli11-dev
   libssl-dev openssl
   libboost1.81-dev libboost-json1.81-dev
   libp11-dev libp11-kit-dev softhsm2 opensc
