@@ -78,8 +78,17 @@ void Server::Core::Accept(GenericAcceptor& acceptor, bool tcp) {
       return;
     }
     if (ec) {
+      // Out of descriptors or memory: report, and pause rather than spin on the error.
       Report(Event::Severity::kWarning, kEventListenerError, 0, "", "accept: " + ec.message());
-    } else if (!AdmitConnection()) {
+      auto pause = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+      pause->async_wait([this, &acceptor, tcp, pause](const boost::system::error_code& error) {
+        if (!error) {
+          Accept(acceptor, tcp);
+        }
+      });
+      return;
+    }
+    if (!AdmitConnection()) {
       Report(Event::Severity::kWarning, kEventConnectionLimit, 0, "",
              "refused a connection: " + std::to_string(options.max_connections) + " are open");
     } else {

@@ -41,7 +41,9 @@ namespace signet::ipc {
 struct ServerOptions {
   std::string tcp_address = "127.0.0.1";  // empty: no TCP listener
   uint16_t tcp_port = 0;                  // 0: any free port (see Server::tcp_port)
-  std::string unix_path;                  // empty: no Unix socket listener
+  // Empty: no Unix socket listener. Not yet: setting the socket file's mode and owner;
+  // it gets the process umask, so restrict the directory it lives in.
+  std::string unix_path;
 
   TlsFiles tls;  // server certificate and key; ca_file: the bundle client certificates chain to
 

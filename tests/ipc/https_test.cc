@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "tests/ipc/test_pki.h"
 
@@ -66,6 +67,42 @@ TEST_CASE("https endpoints serve JWKS, discovery, bundle, metrics and health", "
   CHECK(unhealthy.body.find("etcd unreachable") != std::string::npos);
 
   CHECK(Fetch(port, "/nothing").status == 404);
+}
+
+}  // namespace
+}  // namespace signet::testing
+
+namespace signet::testing {
+namespace {
+
+TEST_CASE("https server serves a new certificate after Reload()", "[ipc]") {
+  TempDir dir;
+  ipc::HttpsOptions options;
+  options.tls = {dir.path() + "/cert.pem", dir.path() + "/key.pem", ""};
+  std::filesystem::copy_file(SharedPki().Path("server.pem"), options.tls.cert_file);
+  std::filesystem::copy_file(SharedPki().Path("server.key"), options.tls.key_file);
+  options.issuer = "https://signet.example.org";
+  options.reload_poll = std::chrono::milliseconds(0);
+  auto server = ipc::HttpsServer::Start(options, {}, nullptr, {});
+  REQUIRE(server.ok());
+
+  auto subject = [&] {
+    std::string output;
+    RunCommand("echo | openssl s_client -connect 127.0.0.1:" + std::to_string((*server)->port()) +
+                   " -CAfile " + SharedPki().Path("ca.pem") +
+                   " 2>/dev/null | openssl x509 -noout "
+                   "-subject",
+               &output);
+    return output;
+  };
+  CHECK(subject().find("signet-server-1") != std::string::npos);
+
+  std::filesystem::copy_file(SharedPki().Path("server2.pem"), options.tls.cert_file,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(SharedPki().Path("server2.key"), options.tls.key_file,
+                             std::filesystem::copy_options::overwrite_existing);
+  REQUIRE((*server)->Reload().ok());
+  CHECK(subject().find("signet-server-2") != std::string::npos);
 }
 
 }  // namespace
