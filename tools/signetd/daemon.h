@@ -3,10 +3,11 @@
 // Start() opens the backends and loads the keys (KeyRing), builds the Minter with the policy,
 // opens the audit log when audit_dir is set, starts the IPC server (TCP and Unix socket, mTLS)
 // with ipc's MinterHandler behind an AuditingHandler and a LoggingHandler, and starts the
-// HTTPS listener that publishes JWKS, the SPIFFE bundle, metrics and health. Reload() re-reads the config file, swaps in the new policy and reloads the TLS
-// certificates, keys and CA bundles from their files; a config that fails to load leaves
-// everything as it was. Stop() closes the listeners first, then the minter, then the
-// backends, so no request is left holding a key whose backend is gone.
+// HTTPS listener that publishes JWKS, the SPIFFE bundle, metrics and health. Reload()
+// re-reads the config file, swaps in the new policy and reloads the TLS certificates, keys
+// and CA bundles from their files; a config that fails to load leaves everything as it was.
+// Stop() closes the listeners first, then the handlers and the audit log, then the minter and
+// the backends, so no request is left holding a key whose backend is gone.
 //
 // Thread safety: Start, Reload and Stop are called from the main thread only, one at a time.
 #pragma once
