@@ -22,6 +22,9 @@ inline std::string_view AsText(ByteView bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
+// The value of one hex digit (either case), or -1 for any other character.
+int HexDigitValue(char c);
+
 // Lower-case hex.
 std::string HexEncode(ByteView bytes);
 StatusOr<Bytes> HexDecode(std::string_view hex);

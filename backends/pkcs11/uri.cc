@@ -3,6 +3,8 @@
 #include <array>
 #include <cctype>
 
+#include "signer/bytes.h"
+
 namespace signet::pkcs11 {
 
 namespace {
@@ -18,19 +20,6 @@ bool IsPathChar(char c) {
   return std::string_view("-._~:[]@!$'()*+,=&").find(c) != std::string_view::npos;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 Status UriError(std::string_view uri, const std::string& what) {
   return Status(Code::kInvalidArgument,
                 "malformed pkcs11: URI '" + std::string(uri) + "': " + what);
@@ -42,8 +31,8 @@ StatusOr<std::string> Decode(std::string_view uri, std::string_view name, std::s
     char c = value[i];
     if (c == '%') {
       bool complete = i + 2 < value.size();
-      int hi = complete ? HexValue(value[i + 1]) : -1;
-      int lo = complete ? HexValue(value[i + 2]) : -1;
+      int hi = complete ? HexDigitValue(value[i + 1]) : -1;
+      int lo = complete ? HexDigitValue(value[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         return UriError(uri, "attribute '" + std::string(name) + "' has a bad percent escape at '" +
                                  std::string(value.substr(i, 3)) + "'");
