@@ -43,7 +43,7 @@ StatusOr<Bytes> MakeCa(SigningKey& signer, X509* issuer, const PublicKey& subjec
   }
   X509* c = cert.get();
   X509* issuer_cert = issuer != nullptr ? issuer : c;
-  TimePoint now = clock.Now();
+  TimePoint now = std::chrono::floor<Seconds>(clock.Now());
   TimePoint not_after = now + spec.ttl;
   if (issuer != nullptr) {
     SIGNET_ASSIGN_OR_RETURN(TimePoint issuer_end, NotAfter(issuer));

@@ -124,7 +124,7 @@ void Minter::MintJwtSvid(const Caller& caller, JwtSvidRequest request,
     SIGNET_ASSIGN_OR_RETURN(Seconds ttl,
                             minter_internal::ResolveTtl(*pending->policy, caller.spiffe_id,
                                                         Operation::kJwtSvid, request.ttl));
-    pending->now = clock_->Now();
+    pending->now = std::chrono::floor<Seconds>(clock_->Now());
     pending->authorized = {Operation::kJwtSvid, request.spiffe_id, request.audiences, {}, ttl, ""};
     SIGNET_RETURN_IF_ERROR(
         pending->policy->Authorize(caller.spiffe_id, pending->authorized, pending->now));
@@ -208,7 +208,7 @@ void Minter::MintAccessToken(const Caller& caller, AccessTokenRequest request,
     SIGNET_ASSIGN_OR_RETURN(Seconds ttl,
                             minter_internal::ResolveTtl(*pending->policy, caller.spiffe_id,
                                                         Operation::kAccessToken, request.ttl));
-    pending->now = clock_->Now();
+    pending->now = std::chrono::floor<Seconds>(clock_->Now());
     pending->authorized = {
         Operation::kAccessToken, request.subject, request.audiences, actor_ids, ttl, ""};
     SIGNET_RETURN_IF_ERROR(

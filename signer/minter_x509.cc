@@ -58,7 +58,7 @@ void Minter::MintX509Svid(const Caller& caller, X509SvidRequest request,
     SIGNET_ASSIGN_OR_RETURN(
         Seconds ttl,
         minter_internal::ResolveTtl(*policy, caller.spiffe_id, Operation::kX509Svid, request.ttl));
-    TimePoint now = clock_->Now();
+    TimePoint now = std::chrono::floor<Seconds>(clock_->Now());
     AuthorizationRequest auth{Operation::kX509Svid, request.spiffe_id, {}, {}, ttl, ""};
     SIGNET_RETURN_IF_ERROR(policy->Authorize(caller.spiffe_id, auth, now));
     SIGNET_RETURN_IF_ERROR(
@@ -119,7 +119,7 @@ void Minter::SignRaw(const Caller& caller, RawSignRequest request,
   std::shared_ptr<SigningKey> key;
   AuditFields audit;
   auto prepare = [&]() -> Status {
-    TimePoint now = clock_->Now();
+    TimePoint now = std::chrono::floor<Seconds>(clock_->Now());
     AuthorizationRequest auth{Operation::kRawSign, "", {}, {}, Seconds(0), request.key_name};
     SIGNET_RETURN_IF_ERROR(policy()->Authorize(caller.spiffe_id, auth, now));
     std::shared_ptr<const KeySet> keys = this->keys();

@@ -74,6 +74,9 @@ StatusOr<Seconds> Policy::MaxTtl(std::string_view caller, Operation op) const {
   if (grant == nullptr) {
     return Denied(caller, "no grant for this caller");
   }
+  if (grant->operations.count(op) == 0) {
+    return Denied(caller, "operation '" + std::string(OperationName(op)) + "' is not granted");
+  }
   auto it = grant->max_ttl.find(op);
   if (it == grant->max_ttl.end()) {
     return Denied(caller, "no max_ttl granted for " + std::string(OperationName(op)));

@@ -123,7 +123,18 @@ Status SetRsaPadding(EVP_PKEY_CTX* ctx, Algorithm alg) {
 
 Status VerifySignature(const PublicKey& key, Algorithm alg, const SignRequest& request,
                        ByteView signature) {
+  SIGNET_ASSIGN_OR_RETURN(SignatureVerifier verifier, SignatureVerifier::Create(key, alg));
+  return verifier.Verify(request, signature);
+}
+
+StatusOr<SignatureVerifier> SignatureVerifier::Create(const PublicKey& key, Algorithm alg) {
   SIGNET_ASSIGN_OR_RETURN(ossl::PkeyPtr pkey, ossl::ParsePublicKey(key.spki_der));
+  return SignatureVerifier(std::shared_ptr<EVP_PKEY>(pkey.release(), EVP_PKEY_free), alg);
+}
+
+Status SignatureVerifier::Verify(const SignRequest& request, ByteView signature) const {
+  EVP_PKEY* pkey = pkey_.get();
+  Algorithm alg = alg_;
 
   Bytes der_sig;
   if (FamilyOf(alg) == KeyFamily::kEc && request.format == SignatureFormat::kRaw) {
@@ -139,14 +150,14 @@ Status VerifySignature(const PublicKey& key, Algorithm alg, const SignRequest& r
   int rc = 0;
   if (alg == Algorithm::kEdDSA) {
     ossl::MdCtxPtr md_ctx(EVP_MD_CTX_new());
-    if (EVP_DigestVerifyInit(md_ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) {
+    if (EVP_DigestVerifyInit(md_ctx.get(), nullptr, nullptr, nullptr, pkey) != 1) {
       return ossl::Error("EVP_DigestVerifyInit");
     }
     rc = EVP_DigestVerify(md_ctx.get(), signature.data(), signature.size(), request.input.data(),
                           request.input.size());
   } else {
     SIGNET_ASSIGN_OR_RETURN(Bytes digest, DigestToSign(alg, request));
-    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new(pkey.get(), nullptr));
+    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new(pkey, nullptr));
     if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
         EVP_PKEY_CTX_set_signature_md(ctx.get(), ossl::DigestFor(HashOf(alg))) <= 0) {
       return ossl::Error("EVP_PKEY_verify_init");

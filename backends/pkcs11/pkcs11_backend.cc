@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "backends/pkcs11/ck_status.h"
@@ -29,6 +30,7 @@ struct KeyState {
   std::string label;
   Algorithm algorithm;
   PublicKey public_key;
+  std::optional<SignatureVerifier> verifier;  // the public key, parsed once
   std::atomic<CK_OBJECT_HANDLE> handle{CK_INVALID_HANDLE};
 };
 
@@ -167,7 +169,7 @@ struct Pkcs11Backend::Impl {
 
     SIGNET_ASSIGN_OR_RETURN(Bytes signature,
                             FormatFromRaw(key.algorithm, request.format, std::move(*raw)));
-    SIGNET_RETURN_IF_ERROR(VerifySignature(key.public_key, key.algorithm, request, signature));
+    SIGNET_RETURN_IF_ERROR(key.verifier->Verify(request, signature));
     return signature;
   }
 };
@@ -209,6 +211,9 @@ StatusOr<std::shared_ptr<KeyState>> Describe(Session& session, CK_OBJECT_HANDLE 
                           FindOne(session, CKO_PUBLIC_KEY, state->id, ""));
   SIGNET_ASSIGN_OR_RETURN(state->public_key.spki_der,
                           pkcs11::PublicKeySpki(session, public_key, state->algorithm));
+  SIGNET_ASSIGN_OR_RETURN(SignatureVerifier verifier,
+                          SignatureVerifier::Create(state->public_key, state->algorithm));
+  state->verifier.emplace(std::move(verifier));
   return state;
 }
 

@@ -1,0 +1,205 @@
+// Requests signet must refuse: each with its own clear error, and nothing signed.
+#include <catch2/catch.hpp>
+
+#include "tests/minting/minting_env.h"
+
+namespace signet::testing {
+namespace {
+
+// Checks the refusal's code and message, and that no key was asked to sign.
+template <typename T>
+void ExpectRefused(MintingEnv& env, int signatures_before, const StatusOr<T>& result, Code code,
+                   const std::string& message_part) {
+  REQUIRE_FALSE(result.ok());
+  INFO(result.status().ToString());
+  CHECK(result.status().code() == code);
+  CHECK(result.status().message().find(message_part) != std::string::npos);
+  CHECK(env.signatures() == signatures_before);
+}
+
+AccessTokenRequest Delegated(std::vector<Actor> actors) {
+  return AccessTokenRequest{"user:smith", {kApi}, "console", std::move(actors), "", Seconds(60)};
+}
+
+}  // namespace
+
+TEST_CASE("minting refuses bad CSRs and signs nothing", "[minting][refusal]") {
+  MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
+  int before = env.signatures();
+  auto mint = [&](std::string csr) {
+    return env.minter().MintX509SvidAndWait(
+        Caller{kIdp}, X509SvidRequest{"spiffe://example.org/app/web", std::move(csr), {}});
+  };
+
+  SECTION("malformed") {
+    ExpectRefused(env, before, mint("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"),
+                  Code::kInvalidArgument, "not a PEM certificate request");
+    ExpectRefused(env, before, mint("\x30\x03\x02\x01"), Code::kInvalidArgument,
+                  "not a DER certificate request");
+    ExpectRefused(env, before, mint(""), Code::kInvalidArgument, "CSR is empty");
+  }
+  SECTION("wrong signature") {
+    std::string pem_path = env.dir().Write("good.pem", env.MakeCsr("ec"));
+    std::string der;
+    REQUIRE(RunCommand("openssl req -in " + pem_path + " -outform DER -out " + env.dir().path() +
+                       "/good.der") == 0);
+    RunCommand("cat " + env.dir().path() + "/good.der", &der);
+    der[der.size() - 5] ^= 0x01;  // a bit inside the signature value
+    ExpectRefused(env, before, mint(der), Code::kInvalidArgument, "proof of possession");
+  }
+  SECTION("weak key") {
+    std::string csr = env.MakeCsr("rsa:1024");
+    ExpectRefused(env, before, mint(csr), Code::kInvalidArgument, "at least 2048");
+  }
+}
+
+TEST_CASE("minting refuses SPIFFE IDs that break the specification", "[minting][refusal]") {
+  MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
+  int before = env.signatures();
+  std::string csr = env.MakeCsr("ec");
+  auto svid = [&](const std::string& id) {
+    return env.minter().MintJwtSvidAndWait(Caller{kIdp}, JwtSvidRequest{id, {kApi}, {}});
+  };
+  ExpectRefused(env, before, svid("https://example.org/agent/a"), Code::kInvalidArgument, "scheme");
+  ExpectRefused(env, before, svid("spiffe://Example.org/agent/a"), Code::kInvalidArgument,
+                "trust domain characters");
+  ExpectRefused(env, before, svid("spiffe://example.org/agent//a"), Code::kInvalidArgument,
+                "must not be empty");
+  ExpectRefused(env, before, svid("spiffe://example.org/agent/a/"), Code::kInvalidArgument,
+                "must not end with '/'");
+  ExpectRefused(env, before, svid("spiffe://example.org:443/agent/a"), Code::kInvalidArgument,
+                "port");
+  ExpectRefused(env, before, svid("spiffe://other.org/agent/a"), Code::kInvalidArgument,
+                "not in trust domain");
+  StatusOr<MintedCertificate> cert = env.minter().MintX509SvidAndWait(
+      Caller{kIdp}, X509SvidRequest{"spiffe://example.org/agent/../idp", csr, {}});
+  ExpectRefused(env, before, cert, Code::kInvalidArgument, "'.' or '..'");
+}
+
+TEST_CASE("minting refuses what the caller's grant does not allow", "[minting][refusal]") {
+  MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
+  int before = env.signatures();
+  Minter& m = env.minter();
+
+  ExpectRefused(
+      env, before,
+      m.MintJwtSvidAndWait(Caller{kIdp},
+                           JwtSvidRequest{"spiffe://example.org/app/web", {kApi}, Seconds(301)}),
+      Code::kPermissionDenied, "exceeds max_ttl.jwt_svid 300s");
+  ExpectRefused(
+      env, before,
+      m.MintX509SvidAndWait(Caller{kIdp}, X509SvidRequest{"spiffe://example.org/app/web",
+                                                          env.MakeCsr("ec"), Seconds(7200)}),
+      Code::kPermissionDenied, "exceeds max_ttl.x509_svid");
+  ExpectRefused(env, before,
+                m.MintJwtSvidAndWait(Caller{kIdp}, JwtSvidRequest{"spiffe://example.org/app/web",
+                                                                  {kApi, "https://evil.example"},
+                                                                  {}}),
+                Code::kPermissionDenied, "audience 'https://evil.example' is not granted");
+  ExpectRefused(
+      env, before,
+      m.MintJwtSvidAndWait(Caller{kIdp}, JwtSvidRequest{"spiffe://example.org/app/web", {}, {}}),
+      Code::kInvalidArgument, "at least one audience");
+  ExpectRefused(
+      env, before,
+      m.MintJwtSvidAndWait(Caller{kIdp}, JwtSvidRequest{"spiffe://example.org/idp", {kApi}, {}}),
+      Code::kPermissionDenied, "subject 'spiffe://example.org/idp' is not granted");
+  ExpectRefused(env, before,
+                m.MintJwtSvidAndWait(Caller{"spiffe://example.org/stranger"},
+                                     JwtSvidRequest{"spiffe://example.org/app/web", {kApi}, {}}),
+                Code::kPermissionDenied, "no grant");
+  ExpectRefused(env, before,
+                m.MintJwtSvidAndWait(Caller{kExchange},
+                                     JwtSvidRequest{"spiffe://example.org/app/web", {kApi}, {}}),
+                Code::kPermissionDenied, "operation 'jwt_svid' is not granted");
+  ExpectRefused(env, before,
+                m.MintAccessTokenAndWait(Caller{kIdp},
+                                         AccessTokenRequest{"admin:root", {kApi}, "c", {}, "", {}}),
+                Code::kPermissionDenied, "principal 'admin:root' is not granted");
+}
+
+TEST_CASE("minting enforces the act chain rules", "[minting][refusal]") {
+  MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
+  int before = env.signatures();
+  Minter& m = env.minter();
+  Actor agent{"spiffe://example.org/agent/refunds", ""};
+  Actor app{"spiffe://example.org/app/support", ""};
+  Actor third{"spiffe://example.org/agent/helper", ""};
+
+  ExpectRefused(env, before, m.MintAccessTokenAndWait(Caller{kExchange}, Delegated({})),
+                Code::kPermissionDenied, "act chain is required");
+  ExpectRefused(env, before, m.MintAccessTokenAndWait(Caller{kExchange}, Delegated({agent, third})),
+                Code::kPermissionDenied, "exceeds max_act_depth 1");
+  ExpectRefused(env, before, m.MintAccessTokenAndWait(Caller{kIdp}, Delegated({agent, app, third})),
+                Code::kPermissionDenied, "exceeds max_act_depth 2");
+  ExpectRefused(env, before, m.MintAccessTokenAndWait(Caller{kExchange}, Delegated({app})),
+                Code::kPermissionDenied, "actor 'spiffe://example.org/app/support' is not granted");
+  CHECK(m.MintAccessTokenAndWait(Caller{kExchange}, Delegated({agent})).ok());
+}
+
+TEST_CASE("minting refuses terminated identities, also inside an act chain", "[minting][refusal]") {
+  MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
+  Minter& m = env.minter();
+  Actor agent{"spiffe://example.org/agent/refunds", ""};
+  env.deny().Add("spiffe://example.org/agent/refunds");
+  env.deny().Add("user:mallory");
+  int before = env.signatures();
+
+  ExpectRefused(env, before,
+                m.MintJwtSvidAndWait(Caller{kIdp}, JwtSvidRequest{agent.sub, {kApi}, {}}),
+                Code::kPermissionDenied, "terminated");
+  ExpectRefused(
+      env, before,
+      m.MintX509SvidAndWait(Caller{kIdp}, X509SvidRequest{agent.sub, env.MakeCsr("ec"), {}}),
+      Code::kPermissionDenied, "terminated");
+  ExpectRefused(env, before, m.MintAccessTokenAndWait(Caller{kIdp}, Delegated({agent})),
+                Code::kPermissionDenied,
+                "actor 'spiffe://example.org/agent/refunds' is terminated");
+  ExpectRefused(env, before,
+                m.MintAccessTokenAndWait(
+                    Caller{kIdp}, AccessTokenRequest{"user:mallory", {kApi}, "c", {}, "", {}}),
+                Code::kPermissionDenied, "subject 'user:mallory' is terminated");
+
+  env.deny().Remove("spiffe://example.org/agent/refunds");
+  CHECK(m.MintAccessTokenAndWait(Caller{kIdp}, Delegated({agent})).ok());
+}
+
+TEST_CASE("minting refuses unknown keys, an EdDSA JWT-SVID key and an expired grant",
+          "[minting][refusal]") {
+  MintingEnv env(Algorithm::kEdDSA, Algorithm::kES256, Algorithm::kES256);
+  int before = env.signatures();
+  Minter& m = env.minter();
+  ExpectRefused(env, before,
+                m.MintJwtSvidAndWait(Caller{kIdp},
+                                     JwtSvidRequest{"spiffe://example.org/app/web", {kApi}, {}}),
+                Code::kFailedPrecondition, "JWT-SVID profile forbids");
+  ExpectRefused(env, before,
+                m.SignRawAndWait(Caller{kIdp}, RawSignRequest{"other", Bytes(32, 1), {}}),
+                Code::kPermissionDenied, "raw signing with key 'other' is not granted");
+  ExpectRefused(env, before,
+                m.SignRawAndWait(Caller{kIdp}, RawSignRequest{"release", Bytes(20, 1), {}}),
+                Code::kInvalidArgument, "digest");
+
+  // A grant that names a key the Minter does not hold; later the same grant, expired.
+  auto grant = [&](const std::string& extra) {
+    StatusOr<Policy> policy = Policy::FromToml(R"(
+[[caller]]
+id = "spiffe://example.org/idp"
+operations = ["raw_sign"]
+raw_keys = ["missing"]
+)" + extra,
+                                               "p.toml");
+    REQUIRE(policy.ok());
+    m.SetPolicy(std::make_shared<const Policy>(std::move(*policy)));
+  };
+  grant("");
+  ExpectRefused(env, before,
+                m.SignRawAndWait(Caller{kIdp}, RawSignRequest{"missing", Bytes(32, 1), {}}),
+                Code::kNotFound, "no raw signing key named 'missing'");
+  grant("expires_at = 2000-01-01T00:00:00Z\n");
+  ExpectRefused(env, before,
+                m.SignRawAndWait(Caller{kIdp}, RawSignRequest{"missing", Bytes(32, 1), {}}),
+                Code::kPermissionDenied, "grant expired");
+}
+
+}  // namespace signet::testing
