@@ -5,12 +5,16 @@ set -euo pipefail
 
 SIGNET_PACKAGES=(
   build-essential cmake pkg-config
+  libcli11-dev
   libssl-dev openssl
   libboost1.81-dev libboost-json1.81-dev
   libp11-dev libp11-kit-dev softhsm2 opensc
+  swtpm swtpm-tools libtss2-dev tpm2-tools
   catch2
   python3 python3-jwt python3-cryptography
+  protobuf-compiler libprotobuf-dev curl
   libtomlplusplus-dev
+  libspdlog-dev
 )
 
 signet_install_deps() {

@@ -1,0 +1,283 @@
+// One server connection: handshake, frame loop, dispatch, coalesced writes.
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/write.hpp>
+
+#include "ipc/server_core.h"
+
+namespace signet::ipc {
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+
+// Stop reading while this much encoded output waits for a client that does not read.
+constexpr size_t kMaxPendingWriteBytes = 1024 * 1024;
+
+}  // namespace
+
+ServerSession::ServerSession(Server::Core& core, GenericSocket socket,
+                             std::shared_ptr<SslContext> ctx, uint64_t id)
+    : core_(core),
+      ctx_(std::move(ctx)),
+      stream_(std::move(socket), *ctx_),
+      timer_(stream_.get_executor()),
+      id_(id) {
+  caller_.connection_id = id;
+}
+
+ServerSession::~ServerSession() {
+  core_.Release(admitted_caller_ ? caller_.spiffe_id : std::string());
+  std::lock_guard lock(core_.mu);
+  core_.sessions.erase(id_);
+}
+
+void ServerSession::Start() {
+  last_activity_ = std::chrono::steady_clock::now();
+  timer_.expires_after(core_.options.handshake_timeout);
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec && !self->handshaken_) {
+      self->Close(kEventHandshakeFailed, "handshake timed out");
+    }
+  });
+
+  stream_.async_handshake(
+      asio::ssl::stream_base::server,
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->OnHandshake(ec); });
+}
+
+void ServerSession::OnHandshake(const boost::system::error_code& ec) {
+  if (closed_) {
+    return;
+  }
+  if (ec) {
+    Close(kEventHandshakeFailed, "TLS handshake: " + ec.message());
+    return;
+  }
+
+  auto id = SpiffeIdOf(SSL_get0_peer_certificate(stream_.native_handle()));
+  if (!id.ok()) {
+    Close(kEventHandshakeFailed, id.status().message());
+    return;
+  }
+  caller_.spiffe_id = *id;
+  if (!core_.AdmitCaller(caller_.spiffe_id)) {
+    Close(kEventConnectionLimit, "caller already has " +
+                                     std::to_string(core_.options.max_connections_per_caller) +
+                                     " connections");
+    return;
+  }
+  admitted_caller_ = true;
+  handshaken_ = true;
+
+  timer_.cancel();
+  ArmTimer();
+  DoRead();
+}
+
+void ServerSession::ArmTimer() {
+  timer_.expires_at(last_activity_ + core_.options.idle_timeout);
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || self->closed_) {
+      return;
+    }
+    auto idle_since = std::chrono::steady_clock::now() - self->last_activity_;
+    if (idle_since >= self->core_.options.idle_timeout && self->in_flight_ == 0 &&
+        !self->writing_) {
+      self->Close(kEventConnectionClosed, "idle timeout");
+      return;
+    }
+    if (idle_since >= self->core_.options.idle_timeout) {
+      self->last_activity_ = std::chrono::steady_clock::now();
+    }
+    self->ArmTimer();
+  });
+}
+
+bool ServerSession::Saturated() const {
+  return in_flight_ >= core_.options.max_in_flight_per_connection ||
+         pending_writes_.size() + write_buffer_.size() > kMaxPendingWriteBytes;
+}
+
+void ServerSession::DoRead() {
+  if (reading_ || closed_ || Saturated()) {
+    return;
+  }
+  reading_ = true;
+  std::span<uint8_t> space = decoder_.Prepare(kReadChunk);
+  stream_.async_read_some(asio::buffer(space.data(), space.size()),
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      size_t bytes) { self->OnRead(ec, bytes); });
+}
+
+void ServerSession::OnRead(const boost::system::error_code& ec, size_t bytes) {
+  reading_ = false;
+  if (closed_) {
+    return;
+  }
+  if (ec) {
+    bool clean = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    if (clean && decoder_.buffered() > 0) {
+      Close(kEventMalformedFrame, "connection closed inside a frame (" +
+                                      std::to_string(decoder_.buffered()) + " bytes pending)");
+    } else {
+      Close(clean ? std::string_view() : kEventConnectionClosed, "read: " + ec.message());
+    }
+    return;
+  }
+
+  decoder_.Commit(bytes);
+  if (core_.metrics != nullptr) {
+    core_.metrics->AddCounter("signet_ipc_read_bytes_total", {}, static_cast<double>(bytes));
+  }
+  last_activity_ = std::chrono::steady_clock::now();
+  ProcessFrames();
+  DoRead();
+}
+
+void ServerSession::ProcessFrames() {
+  while (!closed_ && !Saturated()) {
+    auto next = decoder_.Next();
+    if (!next.ok()) {
+      Close(kEventMalformedFrame, next.status().message());
+      return;
+    }
+    if (!next->has_value()) {
+      return;
+    }
+    Dispatch(**next);
+  }
+}
+
+void ServerSession::Dispatch(const FrameView& frame) {
+  const FrameHeader& header = frame.header;
+  if (header.version != kProtocolVersion) {
+    QueueError(header.request_id,
+               Status(Code::kUnsupported, "protocol version " + std::to_string(header.version) +
+                                              " is not supported; this server speaks version " +
+                                              std::to_string(kProtocolVersion)));
+    return;
+  }
+  if (header.type != static_cast<uint8_t>(FrameType::kRequest)) {
+    QueueError(header.request_id,
+               Status(Code::kInvalidArgument, "message type " + std::to_string(header.type) +
+                                                  " is not a request (type 1)"));
+    return;
+  }
+
+  pb::Request request;
+  if (!request.ParseFromArray(frame.body.data(), static_cast<int>(frame.body.size()))) {
+    Close(kEventMalformedFrame, "request " + std::to_string(header.request_id) + ": body of " +
+                                    std::to_string(frame.body.size()) +
+                                    " bytes is not a signet.ipc.v1.Request");
+    return;
+  }
+  std::string_view op = OperationName(request);
+  if (request.operation_case() == pb::Request::OPERATION_NOT_SET) {
+    pb::Response response =
+        ErrorResponse(Status(Code::kUnsupported, "request names no operation this server knows"));
+    QueueFrame(FrameType::kResponse, header.request_id, response.SerializeAsString());
+    return;
+  }
+
+  ++in_flight_;
+  core_.CallbackStarted();
+  if (core_.metrics != nullptr) {
+    core_.metrics->AddGauge("signet_ipc_requests_in_flight", {}, 1);
+  }
+  auto start = std::chrono::steady_clock::now();
+  uint64_t id = header.request_id;
+  auto self = shared_from_this();
+  core_.handler.Handle(caller_, std::move(request), [self, id, op, start](pb::Response response) {
+    asio::post(self->stream_.get_executor(),
+               [self, id, op, start, response = std::move(response)]() mutable {
+                 self->Complete(id, op, start, std::move(response));
+               });
+  });
+}
+
+void ServerSession::Complete(uint64_t request_id, std::string_view op,
+                             std::chrono::steady_clock::time_point start, pb::Response response) {
+  --in_flight_;
+  if (core_.metrics != nullptr) {
+    MetricsRegistry& metrics = *core_.metrics;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics.AddGauge("signet_ipc_requests_in_flight", {}, -1);
+    metrics.AddCounter("signet_ipc_requests_total", {{"op", std::string(op)}});
+    metrics.Observe("signet_ipc_request_seconds", {{"op", std::string(op)}}, seconds);
+    if (response.has_error()) {
+      metrics.AddCounter("signet_ipc_errors_total",
+                         {{"op", std::string(op)}, {"code", response.error().code()}});
+    }
+  }
+
+  if (!closed_) {
+    std::string body = response.SerializeAsString();
+    if (body.size() > kMaxFrameBody) {
+      body = ErrorResponse(Status(Code::kInternal, "response of " + std::to_string(body.size()) +
+                                                       " bytes exceeds the frame limit"))
+                 .SerializeAsString();
+    }
+    QueueFrame(FrameType::kResponse, request_id, body);
+    ProcessFrames();
+    DoRead();
+  }
+  core_.CallbackFinished();
+}
+
+void ServerSession::QueueFrame(FrameType type, uint64_t request_id, const std::string& body) {
+  AppendFrame(pending_writes_, type, request_id, body);
+  DoWrite();
+}
+
+void ServerSession::QueueError(uint64_t request_id, const Status& status) {
+  pb::Error error;
+  SetError(status, &error);
+  QueueFrame(FrameType::kError, request_id, error.SerializeAsString());
+}
+
+void ServerSession::DoWrite() {
+  if (writing_ || closed_ || pending_writes_.empty()) {
+    return;
+  }
+  writing_ = true;
+  std::swap(write_buffer_, pending_writes_);
+  asio::async_write(stream_, asio::buffer(write_buffer_),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                      self->OnWrite(ec);
+                    });
+}
+
+void ServerSession::OnWrite(const boost::system::error_code& ec) {
+  writing_ = false;
+  write_buffer_.clear();
+  if (closed_) {
+    return;
+  }
+  if (ec) {
+    Close(kEventConnectionClosed, "write: " + ec.message());
+    return;
+  }
+  last_activity_ = std::chrono::steady_clock::now();
+  DoWrite();
+  ProcessFrames();
+  DoRead();
+}
+
+void ServerSession::Close(std::string_view kind, std::string reason) {
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  if (!kind.empty()) {
+    bool warn = kind == kEventMalformedFrame || kind == kEventConnectionLimit;
+    core_.Report(warn ? Event::Severity::kWarning : Event::Severity::kInfo, kind, id_,
+                 caller_.spiffe_id, std::move(reason));
+  }
+  timer_.cancel();
+  boost::system::error_code ignored;
+  stream_.lowest_layer().shutdown(asio::socket_base::shutdown_both, ignored);
+  stream_.lowest_layer().close(ignored);
+}
+
+}  // namespace signet::ipc

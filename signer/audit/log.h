@@ -1,0 +1,168 @@
+// AuditLog: the durable, hash-chained, append-only log of everything signet signs.
+//
+// Append() queues a record and returns at once. One writer thread takes every
+// record queued so far, gives each its sequence number, time and the hash of the
+// record before it, writes them all to the current segment with one write, makes
+// them durable with one fdatasync, and only then completes their callbacks (group
+// commit). The caller sends its response from the callback, so no credential
+// leaves signet before its record is on disk, while thousands of records share one
+// sync. No lock is held while writing or syncing.
+//
+// At an interval (every N records or T seconds) the writer signs the head of the
+// chain with the audit key and appends a checkpoint record. At start-up Open()
+// cuts a torn last line (the tail of a write a crash interrupted; never
+// acknowledged) and records the cut as a recovery record.
+//
+// When writing fails (disk full, read-only file system, EIO) the log enters a
+// failed state: the failed group and every queued or later Append complete with
+// kUnavailable naming the path and errno, and health() says so. Every
+// retry_interval the writer cuts the segment back to its last durable length and
+// appends a recovery record; when that succeeds the log accepts records again.
+// Nothing acknowledged is lost; nothing that failed was acknowledged.
+//
+// Lifetime: the destructor writes everything still queued, completes every
+// callback and joins the writer. The checkpoint key must outlive the log.
+//
+// Thread safety: Append, AppendAndWait, CheckpointNow and health may be called from
+// any thread at any time. Callbacks run on the writer thread (or, while the log is
+// failed, on the thread calling Append): keep them short and never call
+// AppendAndWait or destroy the log from one.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "signer/audit/record.h"
+#include "signer/audit/segment.h"
+#include "signer/backend.h"
+#include "signer/status.h"
+
+namespace signet::audit {
+
+// Called exactly once with the record's sequence number once it is durable, or
+// with the reason it was not written.
+using AppendCallback = std::function<void(StatusOr<uint64_t>)>;
+
+using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+struct AuditHealth {
+  bool writable = true;
+  Status error;           // why writing fails, while !writable
+  uint64_t head_seq = 0;  // last durable record
+  std::string head_hash;
+  uint64_t records_written = 0;  // all kinds, since Open
+  uint64_t syncs = 0;            // fdatasync calls for record groups
+  uint64_t checkpoints_written = 0;
+  uint64_t checkpoint_failures = 0;  // the audit key could not sign
+  uint64_t write_failures = 0;
+  uint64_t appends_refused = 0;  // completed with an error
+  uint64_t segments_opened = 0;
+};
+
+class AuditLog {
+ public:
+  struct Options {
+    std::string dir;
+    uint64_t max_segment_bytes = 64ull << 20;  // start a new segment past this size
+    std::chrono::seconds max_segment_age{24 * 3600};
+    size_t max_group_records = 0;  // 0: no bound; 1: one sync per record (for comparison)
+    bool sync = true;              // false: never fdatasync (only for measuring its cost)
+
+    std::shared_ptr<SigningKey> checkpoint_key;            // nullptr: no checkpoints
+    std::string checkpoint_key_id;                         // written as the checkpoint record's key
+    uint64_t checkpoint_every_records = 10000;             // 0: not by count
+    std::chrono::milliseconds checkpoint_interval{60000};  // 0: not by time
+
+    std::chrono::milliseconds retry_interval{1000};  // while failed
+    WallClock clock;                                 // default: system_clock::now
+  };
+
+  // What Open found and repaired.
+  struct OpenReport {
+    bool cut_torn_line = false;
+    std::string cut_segment;
+    uint64_t cut_offset = 0;
+    uint64_t cut_bytes = 0;
+    std::string cut_digest;  // SHA-256 (hex) of the bytes cut off
+  };
+
+  // Opens or creates the log in options.dir and continues its chain. Fails when the
+  // directory cannot be used or the last complete record is damaged (run Verify).
+  static StatusOr<std::unique_ptr<AuditLog>> Open(Options options);
+
+  ~AuditLog();
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Queues `record` (seq, time, prev and hash are assigned by the log).
+  void Append(AuditRecord record, AppendCallback done);
+
+  // Appends and waits until the record is durable. Not for network threads.
+  StatusOr<uint64_t> AppendAndWait(AuditRecord record);
+
+  // Writes a checkpoint over the current head now and returns its sequence number.
+  // kFailedPrecondition without a checkpoint key.
+  StatusOr<uint64_t> CheckpointNow();
+
+  AuditHealth health() const;
+  const OpenReport& open_report() const { return open_report_; }
+
+ private:
+  struct Pending {
+    AuditRecord record;
+    AppendCallback done;
+    bool checkpoint_request = false;
+  };
+
+  explicit AuditLog(Options options);
+  Status Recover(const std::vector<SegmentInfo>& segments);
+  void Enqueue(Pending pending);
+  std::string SegmentPath(uint32_t index) const;
+
+  void WriterLoop();
+  void WriteGroup(std::vector<Pending>& group);
+  Status WriteRecords(std::vector<AuditRecord*>& records);
+  Status RotateIfDue();
+  StatusOr<uint64_t> MaybeCheckpoint(bool forced);
+  void EnterFailed(const Status& error, std::vector<Pending>& group);
+  void TryResume();
+  std::string Now() const;
+
+  const Options options_;
+  OpenReport open_report_;
+
+  // Shared with Append and health(); guarded by mu_.
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::vector<Pending> queue_;
+  bool stopping_ = false;
+  Status failed_;  // not OK while writing fails
+  AuditHealth health_;
+
+  // Owned by the writer thread (and by Open before the thread starts).
+  SegmentFile file_;
+  uint32_t segment_index_ = 0;
+  std::chrono::steady_clock::time_point segment_opened_;
+  uint64_t durable_size_ = 0;  // file length after the last successful sync
+  uint64_t head_seq_ = 0;
+  std::string head_hash_;
+  std::string head_time_;
+  uint64_t since_checkpoint_ = 0;  // records after the last checkpoint
+  std::chrono::steady_clock::time_point last_checkpoint_;
+  std::chrono::steady_clock::time_point failed_at_;
+  std::string failed_since_;  // wall time of the first failure of the current outage
+
+  std::thread writer_;  // last: started once everything above is ready
+};
+
+// Formats a time point as the log writes it: 2026-12-03T17:28:00.123456Z.
+std::string FormatTime(std::chrono::system_clock::time_point t);
+
+}  // namespace signet::audit

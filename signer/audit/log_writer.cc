@@ -1,0 +1,271 @@
+// The writer thread of AuditLog: group commit, segment rotation, checkpoints and
+// the failed state. Everything here runs on the writer thread only.
+#include <utility>
+
+#include "signer/audit/log.h"
+#include "signer/bytes.h"
+
+namespace signet::audit {
+
+void AuditLog::WriterLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    auto deadline = std::chrono::steady_clock::time_point::max();
+    if (!failed_.ok()) {
+      deadline = failed_at_ + options_.retry_interval;
+    } else if (options_.checkpoint_key && options_.checkpoint_interval.count() > 0 &&
+               since_checkpoint_ > 0) {
+      deadline = last_checkpoint_ + options_.checkpoint_interval;
+    }
+    wake_.wait_until(lock, deadline, [this] { return !queue_.empty() || stopping_; });
+
+    if (!failed_.ok()) {
+      if (stopping_) {
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= failed_at_ + options_.retry_interval) {
+        lock.unlock();
+        TryResume();
+        lock.lock();
+      }
+      continue;
+    }
+
+    if (queue_.empty()) {
+      if (stopping_) {
+        break;
+      }
+      lock.unlock();
+      (void)MaybeCheckpoint(false);
+      lock.lock();
+      continue;
+    }
+
+    std::vector<Pending> group;
+    size_t take = queue_.size();
+    if (options_.max_group_records > 0 && take > options_.max_group_records) {
+      take = options_.max_group_records;
+      group.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(take)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+    } else {
+      group.swap(queue_);
+    }
+    lock.unlock();
+    WriteGroup(group);
+    (void)MaybeCheckpoint(false);
+    lock.lock();
+  }
+}
+
+void AuditLog::WriteGroup(std::vector<Pending>& group) {
+  std::vector<AuditRecord*> records;
+  records.reserve(group.size());
+  bool checkpoint_requested = false;
+  for (Pending& pending : group) {
+    if (pending.checkpoint_request) {
+      checkpoint_requested = true;
+    } else {
+      records.push_back(&pending.record);
+    }
+  }
+
+  if (!records.empty()) {
+    Status written = WriteRecords(records);
+    if (!written.ok()) {
+      EnterFailed(written, group);
+      return;
+    }
+  }
+
+  // Durable: acknowledge.
+  StatusOr<uint64_t> checkpoint = uint64_t{0};
+  if (checkpoint_requested) {
+    checkpoint = MaybeCheckpoint(true);
+  }
+  for (Pending& pending : group) {
+    if (pending.checkpoint_request) {
+      pending.done(checkpoint);
+    } else {
+      pending.done(pending.record.seq);
+    }
+  }
+}
+
+Status AuditLog::WriteRecords(std::vector<AuditRecord*>& records) {
+  SIGNET_RETURN_IF_ERROR(RotateIfDue());
+
+  std::string buffer;
+  uint64_t seq = head_seq_;
+  std::string prev = head_hash_;
+  uint64_t events = 0;
+  for (AuditRecord* record : records) {
+    record->seq = ++seq;
+    record->time = Now();
+    record->prev = std::move(prev);
+    buffer += EncodeRecord(*record);
+    buffer += '\n';
+    prev = record->hash;
+    events += record->kind == RecordKind::kCheckpoint ? 0 : 1;
+  }
+
+  SIGNET_RETURN_IF_ERROR(file_.Append(buffer));
+  if (options_.sync) {
+    SIGNET_RETURN_IF_ERROR(file_.Sync());
+  }
+
+  durable_size_ = file_.size();
+  head_seq_ = seq;
+  head_hash_ = prev;
+  head_time_ = records.back()->time;
+  since_checkpoint_ += events;
+  std::lock_guard lock(mu_);
+  health_.records_written += records.size();
+  health_.syncs += options_.sync ? 1 : 0;
+  health_.head_seq = head_seq_;
+  health_.head_hash = head_hash_;
+  return OkStatus();
+}
+
+Status AuditLog::RotateIfDue() {
+  auto age = std::chrono::steady_clock::now() - segment_opened_;
+  bool full = file_.size() >= options_.max_segment_bytes;
+  bool old = file_.size() > 0 && age >= options_.max_segment_age;
+  if (!full && !old) {
+    return OkStatus();
+  }
+
+  std::string path = SegmentPath(segment_index_ + 1);
+  SIGNET_ASSIGN_OR_RETURN(SegmentFile next, SegmentFile::Open(path));
+  if (next.size() != 0) {
+    return Status(Code::kUnavailable, "new audit segment " + path + " already holds " +
+                                          std::to_string(next.size()) + " bytes");
+  }
+  SIGNET_RETURN_IF_ERROR(SyncDirectory(options_.dir));
+  file_ = std::move(next);
+  segment_index_ += 1;
+  durable_size_ = 0;
+  segment_opened_ = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  ++health_.segments_opened;
+  return OkStatus();
+}
+
+StatusOr<uint64_t> AuditLog::MaybeCheckpoint(bool forced) {
+  const std::shared_ptr<SigningKey>& key = options_.checkpoint_key;
+  if (key == nullptr) {
+    return forced ? StatusOr<uint64_t>(Status(Code::kFailedPrecondition, "no checkpoint key"))
+                  : StatusOr<uint64_t>(uint64_t{0});
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (!failed_.ok()) {
+      return failed_;
+    }
+  }
+  auto now = std::chrono::steady_clock::now();
+  bool by_count = options_.checkpoint_every_records > 0 &&
+                  since_checkpoint_ >= options_.checkpoint_every_records;
+  bool by_time = options_.checkpoint_interval.count() > 0 &&
+                 now - last_checkpoint_ >= options_.checkpoint_interval;
+  if (!forced && (since_checkpoint_ == 0 || (!by_count && !by_time))) {
+    return uint64_t{0};
+  }
+  if (head_seq_ == 0) {
+    return Status(Code::kFailedPrecondition, "audit log is empty: nothing to checkpoint");
+  }
+
+  last_checkpoint_ = now;
+  std::string payload = CheckpointPayload(head_seq_, head_hash_, head_time_);
+  SignRequest request;
+  request.input.assign(payload.begin(), payload.end());
+  StatusOr<Bytes> signature = key->SignAndWait(std::move(request));
+  if (!signature.ok()) {
+    std::lock_guard lock(mu_);
+    ++health_.checkpoint_failures;
+    return signature.status().WithContext("signing audit checkpoint: ");
+  }
+
+  AuditRecord record;
+  record.kind = RecordKind::kCheckpoint;
+  record.key = options_.checkpoint_key_id;
+  record.checkpoint = {head_seq_, head_hash_, head_time_,
+                       std::string(AlgorithmName(key->algorithm())), Base64UrlEncode(*signature)};
+  std::vector<AuditRecord*> records{&record};
+  Status written = WriteRecords(records);
+  if (!written.ok()) {
+    std::vector<Pending> none;
+    EnterFailed(written, none);
+    return written;
+  }
+  since_checkpoint_ = 0;
+  std::lock_guard lock(mu_);
+  ++health_.checkpoints_written;
+  return record.seq;
+}
+
+void AuditLog::EnterFailed(const Status& error, std::vector<Pending>& group) {
+  std::vector<Pending> queued;
+  {
+    std::lock_guard lock(mu_);
+    if (failed_.ok()) {
+      failed_since_ = Now();
+    }
+    failed_ = error;
+    failed_at_ = std::chrono::steady_clock::now();
+    health_.writable = false;
+    health_.error = error;
+    ++health_.write_failures;
+    queued.swap(queue_);
+    health_.appends_refused += group.size() + queued.size();
+  }
+  for (Pending& pending : group) {
+    pending.done(error);
+  }
+  for (Pending& pending : queued) {
+    pending.done(error);
+  }
+}
+
+void AuditLog::TryResume() {
+  auto still_failing = [this](const Status& error) {
+    std::lock_guard lock(mu_);
+    failed_ = error;
+    failed_at_ = std::chrono::steady_clock::now();
+    health_.error = error;
+  };
+
+  // Cut whatever part of the failed group reached the file: it was never acknowledged.
+  StatusOr<SegmentFile> reopened = SegmentFile::Open(SegmentPath(segment_index_));
+  if (!reopened.ok()) {
+    return still_failing(reopened.status());
+  }
+  Status cut = reopened->TruncateTo(durable_size_);
+  if (!cut.ok()) {
+    return still_failing(cut);
+  }
+  file_ = std::move(reopened).value();
+
+  Status cause;
+  {
+    std::lock_guard lock(mu_);
+    cause = failed_;
+  }
+  AuditRecord record;
+  record.kind = RecordKind::kRecovery;
+  record.caller = "signet";
+  record.op = "log.resumed";
+  record.reason = "writing failed from " + failed_since_ + " (" + cause.message() +
+                  "); records refused meanwhile were never acknowledged";
+  std::vector<AuditRecord*> records{&record};
+  Status written = WriteRecords(records);
+  if (!written.ok()) {
+    return still_failing(written);
+  }
+  std::lock_guard lock(mu_);
+  failed_ = OkStatus();
+  health_.writable = true;
+  health_.error = OkStatus();
+}
+
+}  // namespace signet::audit

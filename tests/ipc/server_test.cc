@@ -1,0 +1,374 @@
+// The IPC server over real TLS on loopback: round trips, pipelining, refusals,
+// malformed peers, back-pressure.
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "ipc/frame.h"
+#include "ipc/server.h"
+#include "signer/signature.h"
+#include "tests/ipc/harness.h"
+#include "tests/ipc/raw_tls_client.h"
+
+namespace signet::testing {
+namespace {
+
+using ipc::pb::Request;
+using ipc::pb::Response;
+
+std::string HealthBody() {
+  return HealthRequest().SerializeAsString();
+}
+
+// True when a client presenting `cert` gets no answer and the server closes on it.
+bool Refused(ServerHarness& harness, const std::string& cert, int max_version = TLS1_3_VERSION) {
+  ipc::TlsFiles files = SharedPki().ClientFiles(cert);
+  if (cert.empty()) {
+    files.cert_file.clear();
+    files.key_file.clear();
+  }
+  auto raw = RawTlsClient::Connect(harness.port(), files, max_version);
+  if (raw == nullptr) {
+    return true;  // refused during the handshake itself
+  }
+  raw->Write(RequestFrame(1, HealthBody()));
+  return !raw->ReadFrame().has_value() && raw->WaitClosed();
+}
+
+TEST_CASE("ipc server answers every operation type over mutual TLS", "[ipc]") {
+  ServerHarness harness;
+  auto client = ipc::Client::Create(ClientOptionsFor({harness.endpoint()}));
+  REQUIRE(client.ok());
+
+  SECTION("health names the caller's SPIFFE ID") {
+    auto response = (*client)->Call(HealthRequest());
+    REQUIRE(response.ok());
+    CHECK(response->health().status() == ipc::pb::HealthResponse::SERVING);
+    CHECK(response->health().detail() == "spiffe://example.org/idp");
+    CHECK(harness.metrics().Value("signet_ipc_requests_total", {{"op", "health"}}) == 1);
+  }
+
+  SECTION("sign digest returns a signature openssl verifies") {
+    auto digest = ComputeDigest(Algorithm::kES256, AsBytes("message to sign"));
+    REQUIRE(digest.ok());
+    Request request;
+    auto* item = request.mutable_sign_digest()->add_items();
+    item->set_key_name("ipc-test");
+    item->set_digest(std::string(digest->begin(), digest->end()));
+    item->set_encoding(ipc::pb::SIGNATURE_ENCODING_DER);
+
+    auto response = (*client)->Call(request);
+    REQUIRE(response.ok());
+    REQUIRE(response->sign_digest().items_size() == 1);
+    const std::string& signature = response->sign_digest().items(0).signature().signature();
+    CHECK(OpensslVerifies(harness.handler().key().public_key().spki_der, Algorithm::kES256,
+                          "message to sign", Bytes(signature.begin(), signature.end())));
+  }
+
+  SECTION("a JWT-SVID batch answers each item, errors included") {
+    Request request;
+    auto* batch = request.mutable_mint_jwt_svid();
+    for (const char* sub : {"spiffe://example.org/a", "spiffe://example.org/b"}) {
+      auto* item = batch->add_items();
+      item->set_spiffe_id(sub);
+      item->add_audience("rp");
+    }
+    batch->add_items()->set_spiffe_id("spiffe://example.org/no-audience");
+
+    auto response = (*client)->Call(request);
+    REQUIRE(response.ok());
+    const auto& items = response->mint_jwt_svid().items();
+    REQUIRE(items.size() == 3);
+    CHECK(std::count(items[0].svid().token().begin(), items[0].svid().token().end(), '.') == 2);
+    CHECK(items[1].svid().key_id() == "ipc-test");
+    CHECK(items[2].error().code() == "invalid_argument");
+  }
+
+  SECTION("an access token carries the actor chain") {
+    Request request;
+    auto* item = request.mutable_mint_access_token()->add_items();
+    item->set_subject("user:alice");
+    item->add_actors()->set_subject("agent:planner");
+    item->add_actors()->set_subject("agent:booking");
+    auto response = (*client)->Call(request);
+    REQUIRE(response.ok());
+    CHECK(response->mint_access_token().items(0).token().token() ==
+          "at:user:alice<agent:planner<agent:booking");
+  }
+
+  SECTION("an X.509-SVID request carries the CSR bytes intact") {
+    Request request;
+    std::string csr("\x30\x82\x00\x00binary\0csr", 15);
+    request.mutable_issue_x509_svid()->add_items()->set_csr(csr);
+    auto response = (*client)->Call(request);
+    REQUIRE(response.ok());
+    CHECK(response->issue_x509_svid().items(0).svid().certificate_der() == csr);
+  }
+
+  SECTION("JWKS and bundle are returned as JSON") {
+    Request jwks;
+    jwks.mutable_get_jwks();
+    Request bundle;
+    bundle.mutable_get_bundle();
+    auto jwks_response = (*client)->Call(jwks);
+    auto bundle_response = (*client)->Call(bundle);
+    REQUIRE(jwks_response.ok());
+    REQUIRE(bundle_response.ok());
+    CHECK(jwks_response->get_jwks().jwks_json() == R"({"keys":[]})");
+    CHECK(bundle_response->get_bundle().bundle_json().find("spiffe_sequence") != std::string::npos);
+  }
+}
+
+TEST_CASE("ipc server answers 1000 pipelined requests out of order, each matched by id", "[ipc]") {
+  ServerHarness harness(TestHandler::Options{.max_delay_ms = 20});
+  auto client = ipc::Client::Create(ClientOptionsFor({harness.endpoint()}));
+  REQUIRE(client.ok());
+
+  constexpr int kRequests = 1000;
+  std::mutex mu;
+  std::vector<int> completion_order;
+  std::atomic<int> mismatches{0};
+  std::promise<void> all_done;
+  for (int i = 0; i < kRequests; ++i) {
+    Request request;
+    request.mutable_mint_access_token()->add_items()->set_subject("s" + std::to_string(i));
+    (*client)->Send(request, [&, i](StatusOr<Response> response) {
+      if (!response.ok() ||
+          response->mint_access_token().items(0).token().token() != "at:s" + std::to_string(i)) {
+        ++mismatches;
+      }
+      std::lock_guard lock(mu);
+      completion_order.push_back(i);
+      if (completion_order.size() == kRequests) {
+        all_done.set_value();
+      }
+    });
+  }
+
+  REQUIRE(all_done.get_future().wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  CHECK(mismatches == 0);
+  CHECK_FALSE(std::is_sorted(completion_order.begin(), completion_order.end()));
+  CHECK(harness.handler().max_outstanding() > 100);  // really in flight together
+  CHECK(harness.server().connection_count() == 1);
+}
+
+TEST_CASE("ipc server refuses a client without a certificate", "[ipc]") {
+  ServerHarness harness;
+  CHECK(Refused(harness, ""));
+  CHECK(harness.SawEvent(ipc::kEventHandshakeFailed));
+}
+
+TEST_CASE("ipc server refuses a client certificate from another CA", "[ipc]") {
+  ServerHarness harness;
+  CHECK(Refused(harness, "foreign"));
+  CHECK(harness.SawEvent(ipc::kEventHandshakeFailed));
+}
+
+TEST_CASE("ipc server refuses a client certificate without a SPIFFE ID", "[ipc]") {
+  ServerHarness harness;
+  CHECK(Refused(harness, "nospiffe"));
+  CHECK(Refused(harness, "twospiffe"));
+  CHECK_FALSE(Refused(harness, "client"));  // the same path accepts a proper SVID
+}
+
+TEST_CASE("ipc server refuses a TLS 1.2 client", "[ipc]") {
+  ServerHarness harness;
+  CHECK(Refused(harness, "client", TLS1_2_VERSION));
+
+  std::string output;
+  int status = RunCommand(
+      "echo | openssl s_client -tls1_2 -connect 127.0.0.1:" + std::to_string(harness.port()) +
+          " -cert " + SharedPki().Path("client.pem") + " -key " + SharedPki().Path("client.key") +
+          " -CAfile " + SharedPki().Path("ca.pem"),
+      &output);
+  CHECK(status != 0);
+  CHECK(output.find("alert protocol version") != std::string::npos);
+}
+
+TEST_CASE("ipc server limits connections per caller", "[ipc]") {
+  ServerHarness harness({}, [](ipc::ServerOptions& o) { o.max_connections_per_caller = 1; });
+  auto first = RawTlsClient::Connect(harness.port(), SharedPki().ClientFiles("client"));
+  REQUIRE(first != nullptr);
+  first->Write(RequestFrame(1, HealthBody()));
+  REQUIRE(first->ReadFrame().has_value());
+
+  CHECK(Refused(harness, "client"));
+  CHECK(harness.SawEvent(ipc::kEventConnectionLimit));
+  CHECK_FALSE(Refused(harness, "client2"));  // another caller still gets in
+}
+
+// Runs `disturb` against the server while a well-behaved client keeps asking; every
+// one of its requests must be answered promptly.
+void WellBehavedClientUnaffected(ServerHarness& harness, const std::function<void()>& disturb,
+                                 std::chrono::milliseconds duration) {
+  auto client = ipc::Client::Create(ClientOptionsFor({harness.endpoint()}));
+  REQUIRE(client.ok());
+  REQUIRE((*client)->Call(HealthRequest()).ok());
+
+  std::atomic<bool> done{false};
+  std::thread disturber([&] {
+    disturb();
+    done = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  int answered = 0;
+  while (!done || std::chrono::steady_clock::now() - start < duration) {
+    auto before = std::chrono::steady_clock::now();
+    auto response = (*client)->Call(HealthRequest());
+    REQUIRE(response.ok());
+    REQUIRE(std::chrono::steady_clock::now() - before < std::chrono::milliseconds(500));
+    ++answered;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  disturber.join();
+  CHECK(answered > 5);
+}
+
+TEST_CASE("ipc server closes a connection announcing an oversized frame, and only it", "[ipc]") {
+  ServerHarness harness;
+  bool closed = false;
+  WellBehavedClientUnaffected(
+      harness,
+      [&] {
+        auto raw = RawTlsClient::Connect(harness.port(), SharedPki().ClientFiles());
+        ipc::FrameHeader header;
+        header.length = ipc::kMaxFrameBody + 1;
+        header.type = 1;
+        std::string bytes(ipc::kFrameHeaderSize, '\0');
+        ipc::EncodeFrameHeader(header, reinterpret_cast<uint8_t*>(bytes.data()));
+        raw->Write(bytes);
+        closed = raw->WaitClosed();
+      },
+      std::chrono::milliseconds(200));
+  CHECK(closed);
+  CHECK(harness.SawEvent(ipc::kEventMalformedFrame));
+  CHECK(harness.EventLog().find("65537") != std::string::npos);
+}
+
+TEST_CASE("ipc server closes a connection sending random bytes, and only it", "[ipc]") {
+  ServerHarness harness;
+  bool closed = false;
+  WellBehavedClientUnaffected(
+      harness,
+      [&] {
+        std::mt19937 random(42);
+        std::string noise(4096, '\0');
+        for (char& c : noise) {
+          c = static_cast<char>(random());
+        }
+        noise[0] = '\x7f';  // keep the announced length far above the limit, whatever the seed
+        auto raw = RawTlsClient::Connect(harness.port(), SharedPki().ClientFiles());
+        raw->Write(noise);
+        closed = raw->WaitClosed();
+      },
+      std::chrono::milliseconds(200));
+  CHECK(closed);
+  CHECK(harness.SawEvent(ipc::kEventMalformedFrame));
+}
+
+TEST_CASE("ipc server closes a connection whose body is not a Request", "[ipc]") {
+  ServerHarness harness;
+  auto raw = RawTlsClient::Connect(harness.port(), SharedPki().ClientFiles());
+  raw->Write(RequestFrame(5, std::string("\xff\xff\xff\xff", 4)));
+  CHECK(raw->WaitClosed());
+  CHECK(harness.SawEvent(ipc::kEventMalformedFrame));
+}
+
+TEST_CASE("ipc server survives a truncated frame and a one-byte-a-second client", "[ipc]") {
+  ServerHarness harness;
+  WellBehavedClientUnaffected(
+      harness,
+      [&] {
+        auto truncated = RawTlsClient::Connect(harness.port(), SharedPki().ClientFiles());
+        std::string frame = RequestFrame(9, HealthBody() + std::string(100, '\0'));
+        truncated->Write(frame.substr(0, frame.size() / 2));
+
+        auto slow = RawTlsClient::Connect(harness.port(), SharedPki().ClientFiles("client2"));
+        std::string whole = RequestFrame(10, HealthBody());
+        for (size_t i = 0; i < 3; ++i) {
+          slow->Write(whole.substr(i, 1));
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+        truncated.reset();  // closes mid-frame
+        slow->Write(whole.substr(3));
+        auto answer = slow->ReadFrame();
+        REQUIRE(answer.has_value());
+        CHECK(answer->header.request_id == 10);
+      },
+      std::chrono::milliseconds(0));
+  CHECK(harness.EventLog().find("inside a frame") != std::string::npos);
+}
+
+TEST_CASE("ipc server answers an unknown version or type with an error frame", "[ipc]") {
+  ServerHarness harness;
+  auto raw = RawTlsClient::Connect(harness.port(), SharedPki().ClientFiles());
+  REQUIRE(raw != nullptr);
+
+  raw->Write(RequestFrame(7, HealthBody(), /*version=*/2));
+  auto version_error = raw->ReadFrame();
+  REQUIRE(version_error.has_value());
+  CHECK(version_error->header.request_id == 7);
+  CHECK(version_error->header.type == static_cast<uint8_t>(ipc::FrameType::kError));
+  ipc::pb::Error error;
+  REQUIRE(error.ParseFromString(version_error->body));
+  CHECK(error.code() == "unsupported");
+
+  raw->Write(RequestFrame(8, HealthBody(), 1, /*type=*/9));
+  auto type_error = raw->ReadFrame();
+  REQUIRE(type_error.has_value());
+  CHECK(type_error->header.request_id == 8);
+  REQUIRE(error.ParseFromString(type_error->body));
+  CHECK(error.code() == "invalid_argument");
+
+  raw->Write(RequestFrame(9, ""));  // a Request naming no operation
+  auto no_op = raw->ReadFrame();
+  REQUIRE(no_op.has_value());
+  Response response;
+  REQUIRE(response.ParseFromString(no_op->body));
+  CHECK(response.error().code() == "unsupported");
+
+  raw->Write(RequestFrame(10, HealthBody()));  // and the connection still works
+  auto answer = raw->ReadFrame();
+  REQUIRE(answer.has_value());
+  CHECK(answer->header.request_id == 10);
+  CHECK(answer->header.type == static_cast<uint8_t>(ipc::FrameType::kResponse));
+}
+
+TEST_CASE("ipc server stops reading at the in-flight cap and still answers everything", "[ipc]") {
+  constexpr size_t kCap = 8;
+  ServerHarness harness(TestHandler::Options{.hold = true},
+                        [](ipc::ServerOptions& o) { o.max_in_flight_per_connection = kCap; });
+  auto client = ipc::Client::Create(ClientOptionsFor({harness.endpoint()}));
+  REQUIRE(client.ok());
+
+  constexpr int kRequests = 1000;
+  const std::string padding(4000, 'p');  // about 4 MB in all
+  std::atomic<int> answered{0};
+  std::promise<void> all_done;
+  for (int i = 0; i < kRequests; ++i) {
+    Request request;
+    request.mutable_mint_access_token()->add_items()->set_subject(padding);
+    (*client)->Send(request, [&](StatusOr<Response> response) {
+      if (response.ok() && ++answered == kRequests) {
+        all_done.set_value();
+      }
+    });
+  }
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(harness.handler().received() == kCap);
+  double read = harness.metrics().Value("signet_ipc_read_bytes_total", {});
+  CHECK(read < 200 * 1024);  // the cap's frames and one read chunk, not the 4 MB sent
+  CHECK(answered == 0);
+
+  harness.handler().Release();
+  REQUIRE(all_done.get_future().wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  CHECK(answered == kRequests);
+  CHECK(harness.handler().max_outstanding() <= kCap);
+}
+
+}  // namespace
+}  // namespace signet::testing

@@ -1,0 +1,183 @@
+#include "tools/signetd/config.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "tests/support/openssl_cli.h"
+
+namespace signet {
+namespace {
+
+// A complete, valid config; tests replace one line to break it.
+const std::string kValid = R"(
+trust_domain = "example.org"
+
+[log]
+level = "info"
+
+[[backend]]
+name = "hsm"
+type = "pkcs11"
+module = "/usr/lib/softhsm/libsofthsm2.so"
+token = "signet-dev"
+pin_file = "softhsm/pin"
+
+[[backend]]
+name = "soft"
+type = "software"
+
+[[key]]
+id = "jwt-1"
+backend = "hsm"
+purpose = "jwt"
+ref = "pkcs11:token=signet-dev;object=jwt-1"
+
+[[key]]
+id = "intermediate-1"
+backend = "hsm"
+purpose = "x509-ca"
+ref = "pkcs11:token=signet-dev;object=intermediate-1"
+certificate = "ca/intermediate.pem"
+chain = "ca/root.pem"
+
+[minter]
+jwt_key = "jwt-1"
+x509_ca_key = "intermediate-1"
+issuer = "https://127.0.0.1:7444"
+jwt_svid_default_ttl = "5m"
+
+[ipc]
+listen = "127.0.0.1:7443"
+unix_socket = "signetd.sock"
+certificate = "pki/server.pem"
+private_key = "pki/server.key"
+client_ca = "pki/ca.pem"
+
+[https]
+listen = "127.0.0.1:7444"
+
+[[caller]]
+id = "spiffe://example.org/identity-server"
+operations = ["jwt_svid"]
+subjects = ["spiffe://example.org/*"]
+audiences = ["*"]
+[caller.max_ttl]
+jwt_svid = 300
+)";
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+std::string ErrorOf(const std::string& text) {
+  StatusOr<DaemonConfig> config = ParseDaemonConfig(text, "/etc/signet/signetd.toml");
+  REQUIRE_FALSE(config.ok());
+  return config.status().message();
+}
+
+TEST_CASE("a complete signetd config loads with paths resolved beside the file") {
+  StatusOr<DaemonConfig> config = ParseDaemonConfig(kValid, "/etc/signet/signetd.toml");
+  REQUIRE(config.ok());
+  CHECK(config->trust_domain == "example.org");
+  REQUIRE(config->backends.size() == 2);
+  CHECK(config->backends[0].type == BackendType::kPkcs11);
+  CHECK(config->backends[0].pin.file == "/etc/signet/softhsm/pin");
+  CHECK(config->backends[0].pin.env_var.empty());
+  CHECK(config->FindKey("intermediate-1")->certificate == "/etc/signet/ca/intermediate.pem");
+  CHECK(config->ipc_unix_socket == "/etc/signet/signetd.sock");
+  CHECK(config->https_tls.certificate == "/etc/signet/pki/server.pem");
+  CHECK(config->jwt_svid_default_ttl.count() == 300);
+  CHECK(config->policy_text.find("spiffe://example.org/identity-server") != std::string::npos);
+  CHECK(config->policy_text.find("jwt_key") == std::string::npos);
+}
+
+TEST_CASE("signetd config names a missing file") {
+  StatusOr<DaemonConfig> config = LoadDaemonConfig("/nonexistent/signetd.toml");
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.status().code() == Code::kNotFound);
+  CHECK(config.status().message() == "/nonexistent/signetd.toml: no such config file");
+}
+
+TEST_CASE("signetd config refuses a PIN written in the config text") {
+  std::string text = Replace(kValid, "pin_file = \"softhsm/pin\"", "pin = \"1234\"");
+  std::string error = ErrorOf(text);
+  CHECK(error.find("/etc/signet/signetd.toml: backend[0].pin: secrets are never written") == 0);
+  CHECK(error.find("1234") == std::string::npos);
+}
+
+TEST_CASE("signetd config refuses an unknown key and names it") {
+  std::string text = Replace(kValid, "token = \"signet-dev\"", "tokn = \"signet-dev\"");
+  CHECK(ErrorOf(text) == "/etc/signet/signetd.toml: backend[0].token: is required");
+
+  text = Replace(kValid, "[https]\n", "[https]\nlisten_port = 7444\n");
+  CHECK(ErrorOf(text).find("https.listen_port: unknown key") != std::string::npos);
+}
+
+TEST_CASE("signetd config refuses a value of the wrong type or form") {
+  CHECK(ErrorOf(Replace(kValid, "listen = \"127.0.0.1:7443\"", "listen = 7443")) ==
+        "/etc/signet/signetd.toml: ipc.listen: expected a string, got an integer");
+  CHECK(ErrorOf(Replace(kValid, "listen = \"127.0.0.1:7443\"", "listen = \"localhost\""))
+            .find("ipc.listen: expected host:port") != std::string::npos);
+  CHECK(ErrorOf(Replace(kValid, "jwt_svid_default_ttl = \"5m\"", "jwt_svid_default_ttl = \"5\""))
+            .find("minter.jwt_svid_default_ttl '5': the number has no unit") != std::string::npos);
+  CHECK(ErrorOf(Replace(kValid, "type = \"pkcs11\"", "type = \"hsm\""))
+            .find("backend[0].type: unknown backend type 'hsm'") != std::string::npos);
+}
+
+TEST_CASE("signetd config refuses keys that point nowhere or at the wrong purpose") {
+  CHECK(ErrorOf(Replace(kValid, "jwt_key = \"jwt-1\"", "jwt_key = \"jwt-2\"")) ==
+        "/etc/signet/signetd.toml: minter.jwt_key: no [[key]] has id 'jwt-2'");
+  CHECK(ErrorOf(Replace(kValid, "jwt_key = \"jwt-1\"", "jwt_key = \"intermediate-1\""))
+            .find("has purpose x509-ca, not jwt") != std::string::npos);
+  CHECK(ErrorOf(Replace(kValid, "backend = \"hsm\"\npurpose = \"jwt\"",
+                        "backend = \"tpm\"\npurpose = \"jwt\"")) ==
+        "/etc/signet/signetd.toml: key[0].backend: no [[backend]] is named 'tpm'");
+}
+
+TEST_CASE("signetd config keeps CA keys off the software backend unless allowed") {
+  std::string text = Replace(kValid, "backend = \"hsm\"\npurpose = \"x509-ca\"",
+                             "backend = \"soft\"\npurpose = \"x509-ca\"");
+  CHECK(ErrorOf(text).find("key[1].backend: an x509-ca key belongs in hardware") !=
+        std::string::npos);
+  text = Replace(text, "chain = \"ca/root.pem\"", "chain = \"ca/root.pem\"\nallow_software = true");
+  CHECK(ParseDaemonConfig(text, "/etc/signet/signetd.toml").ok());
+}
+
+TEST_CASE("signetd config takes a PIN from an environment variable, not both sources") {
+  std::string text = Replace(kValid, "pin_file = \"softhsm/pin\"", "pin_env = \"HSM_PIN\"");
+  StatusOr<DaemonConfig> config = ParseDaemonConfig(text, "/etc/signet/signetd.toml");
+  REQUIRE(config.ok());
+  CHECK(config->backends[0].pin.env_var == "HSM_PIN");
+
+  text = Replace(kValid, "pin_file = \"softhsm/pin\"",
+                 "pin_file = \"softhsm/pin\"\npin_env = \"HSM_PIN\"");
+  CHECK(ErrorOf(text).find("give either pin_env or pin_file, not both") != std::string::npos);
+}
+
+TEST_CASE("signetd config reports a TOML syntax error with its line") {
+  std::string error = ErrorOf("trust_domain = \"example.org\"\n[ipc\n");
+  CHECK(error.find("/etc/signet/signetd.toml:2:") == 0);
+}
+
+TEST_CASE("signetd config reads the policy from the file policy_file names") {
+  testing::TempDir dir;
+  std::string policy = dir.Write("policy.toml", "[[caller]]\nid = \"spiffe://example.org/x\"\n");
+  size_t at = kValid.find("[[caller]]");
+  std::string text = kValid.substr(0, at);
+  text = Replace(text, "trust_domain = \"example.org\"",
+                 "trust_domain = \"example.org\"\npolicy_file = \"policy.toml\"");
+  StatusOr<DaemonConfig> config = ParseDaemonConfig(text, dir.path() + "/signetd.toml");
+  REQUIRE(config.ok());
+  CHECK(config->policy_source == policy);
+  CHECK(config->policy_text.find("spiffe://example.org/x") != std::string::npos);
+
+  CHECK(ErrorOf(Replace(kValid, "trust_domain = \"example.org\"",
+                        "trust_domain = \"example.org\"\npolicy_file = \"p.toml\""))
+            .find("give either policy_file or [[caller]] tables") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace signet

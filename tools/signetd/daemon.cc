@@ -1,0 +1,234 @@
+#include "tools/signetd/daemon.h"
+
+#include <openssl/x509.h>
+
+#include "ipc/https_server.h"
+#include "ipc/metrics.h"
+#include "ipc/server.h"
+#include "signer/ossl.h"
+#include "tools/common/pem.h"
+#include "tools/signetd/handler.h"
+#include "tools/signetd/log.h"
+
+namespace signet {
+namespace {
+
+namespace logf = signet::logf;
+
+// The SubjectPublicKeyInfo of a DER certificate.
+StatusOr<Bytes> CertificateSpki(ByteView der) {
+  const uint8_t* p = der.data();
+  ossl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!cert) {
+    return ossl::Error("d2i_X509", Code::kInvalidArgument);
+  }
+  return ossl::PublicKeyDer(X509_get0_pubkey(cert.get()));
+}
+
+// The CA that issues X.509-SVIDs: its key, its certificate (which must hold that key's public
+// half), the intermediates above it and the roots, split by whether they sign themselves.
+StatusOr<X509Authority> LoadAuthority(const LoadedKey& loaded, std::vector<Bytes>* roots) {
+  const KeyConfig& config = *loaded.config;
+  X509Authority authority;
+  authority.key = loaded.key;
+
+  SIGNET_ASSIGN_OR_RETURN(std::vector<Bytes> certs, ReadCertificatesPem(config.certificate));
+  authority.cert_der = certs.front();
+  std::vector<Bytes> above(certs.begin() + 1, certs.end());
+  if (!config.chain.empty()) {
+    SIGNET_ASSIGN_OR_RETURN(std::vector<Bytes> chain, ReadCertificatesPem(config.chain));
+    above.insert(above.end(), chain.begin(), chain.end());
+  }
+  for (Bytes& cert : above) {
+    (IsSelfSigned(cert) ? *roots : authority.chain_der).push_back(std::move(cert));
+  }
+
+  SIGNET_ASSIGN_OR_RETURN(Bytes spki, CertificateSpki(authority.cert_der));
+  if (spki != loaded.key->public_key().spki_der) {
+    return Status(Code::kInvalidArgument, "key '" + config.id + "': the certificate in " +
+                                              config.certificate +
+                                              " is not for this key (public keys differ)");
+  }
+  return authority;
+}
+
+StatusOr<KeySet> BuildMinterKeys(const DaemonConfig& config, const KeyRing& ring) {
+  KeySet keys;
+  for (const auto& [kid, loaded] : ring.keys()) {
+    switch (loaded.config->purpose) {
+      case Purpose::kJwt:
+        if (kid == config.jwt_key) {
+          keys.jwt_svid = JwtKey{kid, loaded.key};
+          keys.access_token = JwtKey{kid, loaded.key};
+        } else {
+          keys.published_jwt.push_back(JwtKey{kid, loaded.key});
+        }
+        break;
+      case Purpose::kX509Ca:
+        if (kid == config.x509_ca_key) {
+          SIGNET_ASSIGN_OR_RETURN(keys.x509_ca, LoadAuthority(loaded, &keys.x509_roots));
+        }
+        break;
+      case Purpose::kRaw:
+        keys.raw[kid] = loaded.key;
+        break;
+      case Purpose::kAudit:
+        break;
+    }
+  }
+  return keys;
+}
+
+void LogIpcEvent(const ipc::Event& event) {
+  logf::LogEvent(
+      event.severity == ipc::Event::Severity::kWarning ? logf::Level::kWarn : logf::Level::kInfo,
+      event.kind,
+      {{logf::kCaller, event.caller},
+       {logf::kCount, std::to_string(event.connection_id)},
+       {logf::kError, event.message}});
+}
+
+ipc::TlsFiles IpcTls(const TlsFiles& files, const std::string& ca) {
+  return ipc::TlsFiles{files.certificate, files.private_key, ca};
+}
+
+}  // namespace
+
+// Declared in the order they are built; destroyed in reverse: listeners first.
+struct Daemon::Parts {
+  ipc::MetricsRegistry metrics;
+  std::shared_ptr<DenyList> deny_list = std::make_shared<DenyList>();
+  std::unique_ptr<Minter> minter;
+  std::unique_ptr<MinterHandler> handler;
+  std::unique_ptr<ipc::HttpsServer> https;
+  std::unique_ptr<ipc::Server> server;
+};
+
+Daemon::Daemon() = default;
+
+Daemon::~Daemon() {
+  Stop();
+}
+
+Status Daemon::Start(const DaemonConfig& config) {
+  config_ = config;
+  SIGNET_ASSIGN_OR_RETURN(keys_, KeyRing::Open(config_));
+  parts_ = std::make_unique<Parts>();
+
+  SIGNET_ASSIGN_OR_RETURN(Policy policy,
+                          Policy::FromToml(config_.policy_text, config_.policy_source));
+  auto shared_policy = std::make_shared<const Policy>(std::move(policy));
+  if (shared_policy->grants().empty()) {
+    logf::LogEvent(logf::Level::kWarn, logf::kConfigLoaded,
+                   {{logf::kConfig, config_.path},
+                    {logf::kError,
+                     "no [[caller]]: every request "
+                     "will be refused"}});
+  }
+
+  Minter::Options minter_options;
+  minter_options.trust_domain = config_.trust_domain;
+  minter_options.jwt_svid_issuer = config_.issuer;
+  minter_options.access_token_issuer = config_.issuer;
+  parts_->minter = std::make_unique<Minter>(minter_options, std::make_shared<SystemClock>(),
+                                            shared_policy, parts_->deny_list);
+  SIGNET_ASSIGN_OR_RETURN(KeySet minter_keys, BuildMinterKeys(config_, *keys_));
+  parts_->minter->SetKeys(std::move(minter_keys));
+
+  HandlerOptions handler_options;
+  handler_options.jwt_svid_default_ttl = config_.jwt_svid_default_ttl;
+  handler_options.access_token_default_ttl = config_.access_token_default_ttl;
+  handler_options.x509_svid_default_ttl = config_.x509_svid_default_ttl;
+  parts_->handler = std::make_unique<MinterHandler>(*parts_->minter, handler_options);
+  parts_->handler->SetPolicy(shared_policy);
+
+  if (!config_.https_listen.empty()) {
+    ipc::HttpsOptions options;
+    SIGNET_RETURN_IF_ERROR(ParseHostPort(config_.https_listen, &options.address, &options.port));
+    options.tls = IpcTls(config_.https_tls, "");
+    options.issuer = config_.issuer;
+    Minter* minter = parts_->minter.get();
+    ipc::DocumentProvider documents;
+    documents.jwks_json = [minter] {
+      StatusOr<std::string> jwks = minter->JwksJson();
+      return jwks.ok() ? *jwks : std::string("{\"keys\":[]}");
+    };
+    documents.bundle_json = [minter] {
+      StatusOr<std::string> bundle = minter->SpiffeBundleJson();
+      return bundle.ok() ? *bundle : std::string("{\"keys\":[]}");
+    };
+    documents.health = [] { return OkStatus(); };
+    SIGNET_ASSIGN_OR_RETURN(
+        parts_->https, ipc::HttpsServer::Start(options, documents, &parts_->metrics, LogIpcEvent));
+    logf::LogEvent(
+        logf::Level::kInfo, logf::kListen,
+        {{logf::kTransport, "https"},
+         {logf::kAddress, options.address + ":" + std::to_string(parts_->https->port())}});
+  }
+
+  ipc::ServerOptions options;
+  options.tcp_address.clear();
+  if (!config_.ipc_listen.empty()) {
+    SIGNET_RETURN_IF_ERROR(
+        ParseHostPort(config_.ipc_listen, &options.tcp_address, &options.tcp_port));
+  }
+  options.unix_path = config_.ipc_unix_socket;
+  options.tls = IpcTls(config_.ipc_tls, config_.ipc_client_ca);
+  SIGNET_ASSIGN_OR_RETURN(
+      parts_->server, ipc::Server::Start(options, *parts_->handler, &parts_->metrics, LogIpcEvent));
+  if (!options.tcp_address.empty()) {
+    logf::LogEvent(
+        logf::Level::kInfo, logf::kListen,
+        {{logf::kTransport, "tcp"},
+         {logf::kAddress, options.tcp_address + ":" + std::to_string(parts_->server->tcp_port())}});
+  }
+  if (!options.unix_path.empty()) {
+    logf::LogEvent(logf::Level::kInfo, logf::kListen,
+                   {{logf::kTransport, "unix"}, {logf::kPath, options.unix_path}});
+  }
+  return OkStatus();
+}
+
+void Daemon::Reload(const std::string& config_path) {
+  StatusOr<DaemonConfig> fresh = LoadDaemonConfig(config_path);
+  StatusOr<Policy> policy = fresh.ok() ? Policy::FromToml(fresh->policy_text, fresh->policy_source)
+                                       : StatusOr<Policy>(fresh.status());
+  if (!policy.ok()) {
+    logf::LogEvent(logf::Level::kError, logf::kConfigError,
+                   {{logf::kConfig, config_path}, {logf::kError, policy.status().message()}});
+    return;
+  }
+  if (parts_ == nullptr || parts_->minter == nullptr) {
+    return;
+  }
+
+  // Not yet: changed listen addresses, backends or keys need a restart; only the policy and
+  // the contents of the TLS files are reloaded.
+  auto shared_policy = std::make_shared<const Policy>(std::move(policy).value());
+  parts_->minter->SetPolicy(shared_policy);
+  parts_->handler->SetPolicy(shared_policy);
+
+  Status tls = parts_->server ? parts_->server->Reload() : OkStatus();
+  if (tls.ok() && parts_->https) {
+    tls = parts_->https->Reload();
+  }
+  if (!tls.ok()) {
+    logf::LogEvent(logf::Level::kError, logf::kConfigError,
+                   {{logf::kConfig, config_path}, {logf::kError, tls.message()}});
+    return;
+  }
+  logf::LogEvent(logf::Level::kInfo, logf::kConfigReload,
+                 {{logf::kConfig, config_path},
+                  {logf::kCount, std::to_string(shared_policy->grants().size())}});
+}
+
+void Daemon::Stop() {
+  if (parts_ != nullptr) {
+    parts_->server.reset();
+    parts_->https.reset();
+  }
+  parts_.reset();
+  keys_.reset();
+}
+
+}  // namespace signet
