@@ -370,6 +370,16 @@ KeyManager::KeyManager(Options options, std::shared_ptr<const Clock> clock,
   impl_->minter = minter;
 }
 
+KeyManager::KeyManager(Options options, std::shared_ptr<const Clock> clock,
+                       std::shared_ptr<CatalogueStore> store,
+                       std::map<std::string, Backend*> backends, Minter* minter)
+    : KeyManager(std::move(options), std::move(clock), std::move(store), std::vector<Backend*>{},
+                 minter) {
+  for (auto& [name, backend] : backends) {
+    impl_->backends.emplace(name, backend);
+  }
+}
+
 KeyManager::~KeyManager() = default;
 
 Status KeyManager::Open() {

@@ -89,6 +89,11 @@ class KeyManager {
   // `backends` by Backend::name(); `minter` may be null (offline tools).
   KeyManager(Options options, std::shared_ptr<const Clock> clock,
              std::shared_ptr<CatalogueStore> store, std::vector<Backend*> backends, Minter* minter);
+  // The same, with backends under names of the owner's choosing (a config's backend
+  // names), so that two backends of one kind (two tokens) can be told apart.
+  KeyManager(Options options, std::shared_ptr<const Clock> clock,
+             std::shared_ptr<CatalogueStore> store, std::map<std::string, Backend*> backends,
+             Minter* minter);
   ~KeyManager();
 
   // Loads the catalogue and every key that signs or is published, and hands the
