@@ -98,6 +98,7 @@ class KeyManager {
 
   // Loads the catalogue and every key that signs or is published, and hands the
   // KeySet to the Minter. Fails naming the kid whose key could not be loaded.
+  // Without a Minter (offline tools) keys are loaded only when an operation needs one.
   Status Open();
 
   // Applies the rotation rule and drops expired retired keys; returns what changed.
