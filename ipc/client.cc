@@ -1,5 +1,6 @@
 #include "ipc/client.h"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
@@ -66,6 +67,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     ClientCallback done;
     size_t attempts = 0;
     bool sent_on_current = false;
+    std::chrono::steady_clock::time_point deadline;
   };
 
   struct Connection {
@@ -84,7 +86,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       : options(std::move(opts)),
         endpoints(std::move(parsed)),
         ctx(std::move(context)),
-        backoff(io) {}
+        backoff(io),
+        sweep(io) {}
 
   void Send(pb::Request request, ClientCallback done);
   void Connect();
@@ -94,6 +97,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   void OnFrame(const FrameView& frame);
   void Fail(std::shared_ptr<Connection> c, const std::string& reason);
   void Shutdown();
+  void Sweep();
 
   const ClientOptions options;
   const std::vector<Endpoint> endpoints;
@@ -112,6 +116,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   size_t endpoint_index = 0;
   size_t failures_in_row = 0;
   asio::steady_timer backoff;
+  asio::steady_timer sweep;  // fails requests past their deadline
+  bool sweeping = false;
   bool closing = false;
 
   mutable std::mutex name_mu;
@@ -135,6 +141,13 @@ void Client::Impl::Send(pb::Request request, ClientCallback done) {
   Pending& entry = pending[id];
   AppendFrame(entry.frame, FrameType::kRequest, id, body);
   entry.done = std::move(done);
+  if (options.request_timeout.count() > 0) {
+    entry.deadline = std::chrono::steady_clock::now() + options.request_timeout;
+    if (!sweeping) {
+      sweeping = true;
+      Sweep();
+    }
+  }
 
   if (conn && conn->ready) {
     entry.attempts += 1;
@@ -344,9 +357,39 @@ void Client::Impl::Fail(std::shared_ptr<Connection> c, const std::string& reason
   Connect();
 }
 
+void Client::Impl::Sweep() {
+  auto tick = std::clamp(options.request_timeout / 10, std::chrono::milliseconds(10),
+                         std::chrono::milliseconds(250));
+  sweep.expires_after(tick);
+  sweep.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) {
+      return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    std::vector<ClientCallback> expired;
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second.done));
+        it = pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (ClientCallback& done : expired) {
+      done(Status(Code::kUnavailable,
+                  "no answer within " + std::to_string(options.request_timeout.count()) + " ms"));
+    }
+    sweeping = !pending.empty();
+    if (sweeping) {
+      Sweep();
+    }
+  });
+}
+
 void Client::Impl::Shutdown() {
   closing = true;
   backoff.cancel();
+  sweep.cancel();
   if (conn) {
     Fail(conn, "client closed");
   }

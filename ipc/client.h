@@ -41,6 +41,9 @@ struct ClientOptions {
   std::string server_name;  // when set: SNI, and the DNS name the server certificate must match
   std::chrono::milliseconds connect_timeout{5000};
   size_t max_attempts = 0;  // sends of one request; 0 means twice the number of endpoints
+  // A request with no answer after this long fails with kUnavailable (its late answer is
+  // dropped). 0: no limit but max_attempts.
+  std::chrono::milliseconds request_timeout{30000};
 };
 
 using ClientCallback = std::function<void(StatusOr<pb::Response>)>;
@@ -55,7 +58,7 @@ class Client {
 
   // Sends `request` and returns at once. `done` runs once, on the client thread, with
   // the server's Response (which may itself carry an error), a frame-level error from
-  // the server, or kUnavailable when no endpoint could answer.
+  // the server, or kUnavailable when no endpoint could answer in time.
   void Send(pb::Request request, ClientCallback done);
 
   // Sends `request` and waits for its answer. Fails with kFailedPrecondition when

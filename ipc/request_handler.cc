@@ -37,6 +37,36 @@ pb::Response ErrorResponse(const Status& status) {
   return response;
 }
 
+void ForEachError(const pb::Response& response,
+                  const std::function<void(const pb::Error&)>& visit) {
+  auto items = [&](const auto& results) {
+    for (const auto& item : results) {
+      if (item.has_error()) {
+        visit(item.error());
+      }
+    }
+  };
+  switch (response.result_case()) {
+    case pb::Response::kError:
+      visit(response.error());
+      break;
+    case pb::Response::kMintJwtSvid:
+      items(response.mint_jwt_svid().items());
+      break;
+    case pb::Response::kMintAccessToken:
+      items(response.mint_access_token().items());
+      break;
+    case pb::Response::kIssueX509Svid:
+      items(response.issue_x509_svid().items());
+      break;
+    case pb::Response::kSignDigest:
+      items(response.sign_digest().items());
+      break;
+    default:
+      break;
+  }
+}
+
 Status StatusFromError(const pb::Error& error) {
   constexpr std::array kCodes = {
       Code::kInvalidArgument,    Code::kNotFound,      Code::kPermissionDenied, Code::kWrongPin,

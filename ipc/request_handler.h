@@ -57,6 +57,9 @@ std::string_view OperationName(const pb::Request& request);
 // A Response carrying only `status` as its error (status must not be OK).
 pb::Response ErrorResponse(const Status& status);
 
+// Calls `visit` with every error in `response`: the request's own, or each failed item's.
+void ForEachError(const pb::Response& response, const std::function<void(const pb::Error&)>& visit);
+
 // Fills `error` from `status` with the code's wire name (signer/status.h CodeName).
 void SetError(const Status& status, pb::Error* error);
 

@@ -176,7 +176,8 @@ StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options, RequestHa
   SIGNET_RETURN_IF_ERROR(core->tls.Reload().WithContext("loading server TLS files: "));
   if (metrics != nullptr) {
     metrics->Describe("signet_ipc_requests_total", "IPC requests answered, by operation");
-    metrics->Describe("signet_ipc_errors_total", "IPC requests answered with an error");
+    metrics->Describe("signet_ipc_errors_total",
+                      "IPC errors answered: whole requests and batch items");
     metrics->Describe("signet_ipc_request_seconds", "IPC request latency, by operation");
     metrics->Describe("signet_ipc_requests_in_flight", "IPC requests with the handler");
     metrics->Describe("signet_ipc_connections", "open IPC connections");

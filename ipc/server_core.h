@@ -123,6 +123,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   size_t in_flight_ = 0;
   FrameDecoder decoder_;
   std::string pending_writes_;
+  size_t pending_frames_ = 0;
   std::string write_buffer_;
   std::chrono::steady_clock::time_point last_activity_;
 };

@@ -40,6 +40,15 @@ Status CheckSpiffeSubject(std::string_view id, std::string_view trust_domain,
   return OkStatus();
 }
 
+Status VerifyWith(const VerifierMap& verifiers, const SigningKey& key, const SignRequest& request,
+                  ByteView signature) {
+  auto it = verifiers.find(&key);
+  if (it == verifiers.end()) {
+    return VerifySignature(key.public_key(), key.algorithm(), request, signature);
+  }
+  return it->second.Verify(request, signature);
+}
+
 }  // namespace minter_internal
 
 Minter::Minter(Options options, std::shared_ptr<const Clock> clock,
@@ -58,9 +67,32 @@ Minter::Minter(Options options, std::shared_ptr<const Clock> clock,
 Minter::~Minter() = default;
 
 void Minter::SetKeys(KeySet keys) {
+  auto verifiers = std::make_shared<minter_internal::VerifierMap>();
+  auto add = [&](const std::shared_ptr<SigningKey>& key) {
+    if (!key) {
+      return;
+    }
+    // A key whose public key does not parse gets no verifier; VerifyWith then reports it.
+    StatusOr<SignatureVerifier> verifier =
+        SignatureVerifier::Create(key->public_key(), key->algorithm());
+    if (verifier.ok()) {
+      verifiers->emplace(key.get(), std::move(*verifier));
+    }
+  };
+  if (keys.jwt_svid) {
+    add(keys.jwt_svid->key);
+  }
+  if (keys.access_token) {
+    add(keys.access_token->key);
+  }
+  for (const auto& [name, key] : keys.raw) {
+    add(key);
+  }
+
   auto shared = std::make_shared<const KeySet>(std::move(keys));
   std::lock_guard<std::mutex> lock(mu_);
   keys_ = std::move(shared);
+  state_->verifiers = std::move(verifiers);
 }
 
 void Minter::SetPolicy(std::shared_ptr<const Policy> policy) {

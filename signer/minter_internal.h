@@ -6,14 +6,31 @@
 #include <string>
 
 #include "signer/minter.h"
+#include "signer/signature.h"
 
 namespace signet {
 
-// Bundle bookkeeping: the last published key set and its sequence number.
+namespace minter_internal {
+
+// Public keys parsed once per key set: in OpenSSL 3 parsing a SubjectPublicKeyInfo
+// costs several times more than verifying a signature with it.
+using VerifierMap = std::map<const SigningKey*, SignatureVerifier>;
+
+// Verifies with the key's cached verifier, or parses the key when it has none.
+Status VerifyWith(const VerifierMap& verifiers, const SigningKey& key, const SignRequest& request,
+                  ByteView signature);
+
+}  // namespace minter_internal
+
 struct Minter::State {
+  // Bundle bookkeeping: the last published key set and its sequence number.
   std::mutex mu;
   std::string last_keys;  // serialised `keys` array of the last bundle
   uint64_t sequence = 0;
+
+  // Verifiers for the current key set; swapped with it, under Minter::mu_.
+  std::shared_ptr<const minter_internal::VerifierMap> verifiers =
+      std::make_shared<const minter_internal::VerifierMap>();
 };
 
 namespace minter_internal {

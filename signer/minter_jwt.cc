@@ -17,6 +17,7 @@ struct PendingJwt {
   Caller caller;
   JwtKey key;
   std::shared_ptr<const Policy> policy;
+  std::shared_ptr<const minter_internal::VerifierMap> verifiers;
   AuthorizationRequest authorized;
   TimePoint now{};
   boost::json::object header;
@@ -76,7 +77,7 @@ StatusOr<MintedToken> Finish(const PendingJwt& p, StatusOr<Bytes> signature) {
                            SignatureFormat::kRaw};
   if (!p.key.backend_verifies) {
     SIGNET_RETURN_IF_ERROR(
-        VerifySignature(p.key.key->public_key(), p.key.key->algorithm(), signed_input, *signature));
+        minter_internal::VerifyWith(*p.verifiers, *p.key.key, signed_input, *signature));
   }
   std::string token = JwtCompact(p.signing_input, *signature);
 
@@ -130,7 +131,12 @@ void Minter::MintJwtSvid(const Caller& caller, JwtSvidRequest request,
         pending->policy->Authorize(caller.spiffe_id, pending->authorized, pending->now));
     SIGNET_RETURN_IF_ERROR(CheckNotDenied(*deny_list_, request.spiffe_id, "subject"));
 
-    std::shared_ptr<const KeySet> keys = this->keys();
+    std::shared_ptr<const KeySet> keys;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      keys = keys_;
+      pending->verifiers = state_->verifiers;
+    }
     if (!keys->jwt_svid) {
       return Status(Code::kFailedPrecondition, "no JWT-SVID signing key is configured");
     }
@@ -218,7 +224,12 @@ void Minter::MintAccessToken(const Caller& caller, AccessTokenRequest request,
       SIGNET_RETURN_IF_ERROR(CheckNotDenied(*deny_list_, actor, "actor"));
     }
 
-    std::shared_ptr<const KeySet> keys = this->keys();
+    std::shared_ptr<const KeySet> keys;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      keys = keys_;
+      pending->verifiers = state_->verifiers;
+    }
     if (!keys->access_token) {
       return Status(Code::kFailedPrecondition, "no access token signing key is configured");
     }

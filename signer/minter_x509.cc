@@ -117,12 +117,18 @@ void Minter::SignRaw(const Caller& caller, RawSignRequest request,
                      MintCallback<RawSignature> done) {
   done = minter_internal::ReportIssued<RawSignature>(options_.on_issued, std::move(done));
   std::shared_ptr<SigningKey> key;
+  std::shared_ptr<const minter_internal::VerifierMap> verifiers;
   AuditFields audit;
   auto prepare = [&]() -> Status {
     TimePoint now = std::chrono::floor<Seconds>(clock_->Now());
     AuthorizationRequest auth{Operation::kRawSign, "", {}, {}, Seconds(0), request.key_name};
     SIGNET_RETURN_IF_ERROR(policy()->Authorize(caller.spiffe_id, auth, now));
-    std::shared_ptr<const KeySet> keys = this->keys();
+    std::shared_ptr<const KeySet> keys;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      keys = keys_;
+      verifiers = state_->verifiers;
+    }
     auto it = keys->raw.find(request.key_name);
     if (it == keys->raw.end()) {
       return Status(Code::kNotFound, "no raw signing key named '" + request.key_name + "'");
@@ -140,13 +146,13 @@ void Minter::SignRaw(const Caller& caller, RawSignRequest request,
     return;
   }
   SignRequest sign{std::move(request.digest), true, request.format};
-  auto finish = [key, sign, audit, done = std::move(done)](StatusOr<Bytes> signature) {
+  auto finish = [key, verifiers, sign, audit, done = std::move(done)](StatusOr<Bytes> signature) {
     if (!signature.ok()) {
       done(signature.status().WithContext("raw signature with key '" + audit.kid + "': "));
       return;
     }
     // Raw keys carry no capability flag, so their signatures are always verified here.
-    Status valid = VerifySignature(key->public_key(), key->algorithm(), sign, *signature);
+    Status valid = minter_internal::VerifyWith(*verifiers, *key, sign, *signature);
     if (!valid.ok()) {
       done(valid);
       return;

@@ -145,8 +145,9 @@ StatusOr<std::string> SetRandomSerial(X509* cert) {
     if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
       return ossl::Error("RAND_bytes");
     }
-    bytes[0] &= 0x7f;  // positive: DER INTEGER needs no leading zero byte
-  } while (bytes[0] == 0);
+  } while (bytes[0] == 0);  // keep all 128 bits significant, so every serial has 16 bytes
+  // An unsigned big number: DER adds a leading zero byte when the top bit is set,
+  // so the INTEGER is always positive (at most 17 content bytes; RFC 5280 allows 20).
   ossl::BnPtr bn(BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
   if (!bn || BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) == nullptr) {
     return ossl::Error("BN_to_ASN1_INTEGER");

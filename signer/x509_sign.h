@@ -37,7 +37,7 @@ StatusOr<Bytes> AttachSignature(X509* cert, ByteView signature);
 // Signs `cert` with `key`, waiting for the backend. For ceremonies and tools.
 StatusOr<Bytes> SignCertificateAndWait(X509* cert, SigningKey& key);
 
-// A random positive serial number of 127 bits (16 bytes, top bit clear) as hex.
+// A random positive 128-bit serial number (first byte non-zero); returns it as hex.
 StatusOr<std::string> SetRandomSerial(X509* cert);
 
 // Sets notBefore and notAfter.

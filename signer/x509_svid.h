@@ -4,7 +4,7 @@
 // A leaf carries exactly one URI SAN (the SPIFFE ID), basicConstraints CA=false
 // (critical), keyUsage digitalSignature only (critical), extendedKeyUsage
 // serverAuth and clientAuth, subject and authority key ids, and a random
-// 127-bit positive serial. Its subject is the fixed name O=signet: nothing is
+// 128-bit positive serial. Its subject is the fixed name O=signet: nothing is
 // copied from the CSR.
 //
 // Thread safety: free functions; objects passed in are not shared while edited.

@@ -179,7 +179,9 @@ ca = "pki/ca.pem"
 server_name = "localhost"
 timeout = "10s"
 TOML
-chmod 600 "$state_dir/signetctl.toml"
+sed -e 's|pki/caller|pki/custodian|g' -e 's|^# signetctl client|# signetctl custodian client|' \
+  "$state_dir/signetctl.toml" >"$state_dir/custodian.toml"
+chmod 600 "$state_dir/signetctl.toml" "$state_dir/custodian.toml"
 
 # signetd.toml last: its presence marks the state directory as complete.
 mv "$state_dir/signetd.toml.tmp" "$state_dir/signetd.toml"

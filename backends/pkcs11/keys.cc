@@ -219,6 +219,29 @@ StatusOr<Algorithm> AlgorithmOf(Session& session, CK_OBJECT_HANDLE private_key) 
                 "key type CKK 0x" + std::to_string(key_type) + " is not one signet signs with");
 }
 
+StatusOr<CK_OBJECT_HANDLE> FindKey(Session& session, CK_OBJECT_CLASS klass, const Bytes& id,
+                                   const std::string& label) {
+  std::vector<CK_ATTRIBUTE> attrs = {Attr(CKA_CLASS, &klass, sizeof(klass))};
+  if (!id.empty()) {
+    attrs.push_back(Attr(CKA_ID, id.data(), id.size()));
+  }
+  if (!label.empty()) {
+    attrs.push_back(Attr(CKA_LABEL, label.data(), label.size()));
+  }
+  SIGNET_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, session.Find(attrs, 2));
+  const char* what = klass == CKO_PRIVATE_KEY ? "private" : "public";
+  if (found.empty()) {
+    return Status(Code::kNotFound, std::string("no ") + what + " key with label '" + label +
+                                       "' and id '" + HexEncode(id) + "' in the token");
+  }
+  if (found.size() > 1) {
+    return Status(Code::kInvalidArgument, std::string("more than one ") + what +
+                                              " key matches label '" + label + "' and id '" +
+                                              HexEncode(id) + "'; name the key by id");
+  }
+  return found.front();
+}
+
 StatusOr<Bytes> SignRaw(Session& session, CK_OBJECT_HANDLE private_key, Algorithm alg,
                         const SignRequest& request) {
   CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};

@@ -44,6 +44,12 @@ StatusOr<Bytes> PublicKeySpki(Session& session, CK_OBJECT_HANDLE public_key, Alg
 // CKA_ALLOWED_MECHANISMS. kUnsupported for a key signet cannot use.
 StatusOr<Algorithm> AlgorithmOf(Session& session, CK_OBJECT_HANDLE private_key);
 
+// The one key object of class `klass` (CKO_PRIVATE_KEY, CKO_PUBLIC_KEY) with this
+// CKA_ID and CKA_LABEL (either may be empty: not matched). kNotFound when there is
+// none, kInvalidArgument when several match.
+StatusOr<CK_OBJECT_HANDLE> FindKey(Session& session, CK_OBJECT_CLASS klass, const Bytes& id,
+                                   const std::string& label);
+
 // One C_SignInit + C_Sign over the request's input: the digest for ECDSA and RSA
 // (hashed here when the request holds a message), the message for EdDSA. ECDSA
 // signatures come back as r || s, the form PKCS#11 returns.

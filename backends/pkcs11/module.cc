@@ -36,6 +36,9 @@ Module::Module(std::string path, void* handle, CK_FUNCTION_LIST* fn, bool finali
     : path_(std::move(path)), handle_(handle), fn_(fn), finalize_(finalize) {}
 
 Module::~Module() {
+  // Under the registry lock: a Load() of the same path waits until the library is
+  // finalised, instead of initialising it just before this C_Finalize.
+  std::lock_guard<std::mutex> lock(RegistryMutex());
   if (finalize_) {
     fn_->C_Finalize(nullptr);
   }

@@ -53,29 +53,6 @@ bool HandleIsStale(CK_RV rv) {
   return rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID;
 }
 
-StatusOr<CK_OBJECT_HANDLE> FindOne(Session& session, CK_OBJECT_CLASS klass, const Bytes& id,
-                                   const std::string& label) {
-  std::vector<CK_ATTRIBUTE> attrs = {Attr(CKA_CLASS, &klass, sizeof(klass))};
-  if (!id.empty()) {
-    attrs.push_back(Attr(CKA_ID, id.data(), id.size()));
-  }
-  if (!label.empty()) {
-    attrs.push_back(Attr(CKA_LABEL, label.data(), label.size()));
-  }
-  SIGNET_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, session.Find(attrs, 2));
-  const char* what = klass == CKO_PRIVATE_KEY ? "private" : "public";
-  if (found.empty()) {
-    return Status(Code::kNotFound, std::string("no ") + what + " key with label '" + label +
-                                       "' and id '" + HexEncode(id) + "' in the token");
-  }
-  if (found.size() > 1) {
-    return Status(Code::kInvalidArgument, std::string("more than one ") + what +
-                                              " key matches label '" + label + "' and id '" +
-                                              HexEncode(id) + "'; name the key by id");
-  }
-  return found.front();
-}
-
 }  // namespace
 
 struct Pkcs11Backend::Impl {
@@ -150,17 +127,42 @@ struct Pkcs11Backend::Impl {
     return pkcs11::SignRaw(session, key.handle.load(), key.algorithm, request);
   }
 
-  // Signs on worker `index`; a lost session or a stale handle is recovered once.
+  // Reopens worker `index`'s session and finds the key again after `why` said the
+  // session or the handle was lost. A session lost again while recovering (a device
+  // dropping sessions in bursts) is reopened again, three times at most; a login the
+  // token refused ends recovery at once, so a wrong PIN is never tried twice.
+  Status Recover(size_t index, KeyState& key, CK_RV why) {
+    Status status;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      status = HandleIsStale(why) ? OkStatus() : Reopen(sessions[index], why, false);
+      if (status.ok()) {
+        StatusOr<CK_OBJECT_HANDLE> handle =
+            pkcs11::FindKey(sessions[index], CKO_PRIVATE_KEY, key.id, key.label);
+        if (handle.ok()) {
+          key.handle.store(*handle);
+          return OkStatus();
+        }
+        status = handle.status();
+      }
+      why = RvOf(status);
+      if (!pkcs11::NeedsNewSession(why) || HandleIsStale(why)) {
+        return status;
+      }
+    }
+    return status;
+  }
+
+  // Signs on worker `index`. After a lost session or a stale handle the request is
+  // signed once more, on a recovered session.
   StatusOr<Bytes> Sign(size_t index, KeyState& key, const SignRequest& request) {
     StatusOr<Bytes> raw = SignOnce(index, key, request);
     CK_RV rv = RvOf(raw.status());
     if (!raw.ok() && pkcs11::NeedsNewSession(rv)) {
-      if (!HandleIsStale(rv)) {
-        SIGNET_RETURN_IF_ERROR(Reopen(sessions[index], rv, false));
+      Status recovered = Recover(index, key, rv);
+      if (!recovered.ok()) {
+        return recovered.WithContext("pkcs11 key '" + key.label + "': recovering from " +
+                                     pkcs11::CkrName(rv) + ": ");
       }
-      SIGNET_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE handle,
-                              FindOne(sessions[index], CKO_PRIVATE_KEY, key.id, key.label));
-      key.handle.store(handle);
       raw = SignOnce(index, key, request);
     }
     if (!raw.ok()) {
@@ -208,7 +210,7 @@ StatusOr<std::shared_ptr<KeyState>> Describe(Session& session, CK_OBJECT_HANDLE 
   state->label.assign(label.begin(), label.end());
   SIGNET_ASSIGN_OR_RETURN(state->algorithm, pkcs11::AlgorithmOf(session, private_key));
   SIGNET_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE public_key,
-                          FindOne(session, CKO_PUBLIC_KEY, state->id, ""));
+                          pkcs11::FindKey(session, CKO_PUBLIC_KEY, state->id, ""));
   SIGNET_ASSIGN_OR_RETURN(state->public_key.spki_der,
                           pkcs11::PublicKeySpki(session, public_key, state->algorithm));
   SIGNET_ASSIGN_OR_RETURN(SignatureVerifier verifier,
@@ -318,7 +320,14 @@ StatusOr<std::shared_ptr<SigningKey>> Pkcs11Backend::GenerateKey(const KeySpec& 
     }
 
     SIGNET_ASSIGN_OR_RETURN(pkcs11::KeyPair pair, pkcs11::GenerateKeyPair(session, spec, id));
-    return Describe(session, pair.private_key);
+    Result described = Describe(session, pair.private_key);
+    if (!described.ok()) {
+      // Leave no key behind that nobody holds a reference to; the first error is the one
+      // to report.
+      (void)session.Destroy(pair.private_key);
+      (void)session.Destroy(pair.public_key);
+    }
+    return described;
   });
   if (!state.ok()) {
     return state.status().WithContext("generating pkcs11 key '" + spec.label + "': ");
@@ -359,7 +368,7 @@ StatusOr<std::shared_ptr<SigningKey>> Pkcs11Backend::LoadKey(std::string_view re
   using Result = StatusOr<std::shared_ptr<KeyState>>;
   Result state = impl_->WithAdmin([&](Session& session) -> Result {
     SIGNET_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE private_key,
-                            FindOne(session, CKO_PRIVATE_KEY, uri.id, uri.object));
+                            pkcs11::FindKey(session, CKO_PRIVATE_KEY, uri.id, uri.object));
     return Describe(session, private_key);
   });
   if (!state.ok()) {
@@ -376,7 +385,7 @@ Status Pkcs11Backend::DestroyKey(std::string_view ref) {
   using Result = StatusOr<bool>;
   Result destroyed = impl_->WithAdmin([&](Session& session) -> Result {
     SIGNET_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE private_key,
-                            FindOne(session, CKO_PRIVATE_KEY, uri.id, uri.object));
+                            pkcs11::FindKey(session, CKO_PRIVATE_KEY, uri.id, uri.object));
     SIGNET_ASSIGN_OR_RETURN(Bytes id, session.Attribute(private_key, CKA_ID));
     SIGNET_RETURN_IF_ERROR(session.Destroy(private_key));
 

@@ -34,7 +34,10 @@
 //
 // Thread safety: all methods may be called from any thread. GenerateKey,
 // LoadKey and DestroyKey wait for the TPM worker; never call them from a
-// network thread.
+// network thread or from a SignCallback (which runs on that worker).
+//
+// Not yet: silencing tpm2-tss's own stderr logging, which only the TSS2_LOG
+// environment variable controls in tpm2-tss 3.2 (signetd should set it).
 #pragma once
 
 #include <cstdint>

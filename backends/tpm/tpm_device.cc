@@ -69,14 +69,19 @@ Status TpmDevice::Connect() {
   if (ctx_) {
     return OkStatus();
   }
-  auto now = std::chrono::steady_clock::now();
-  if (now - last_attempt_ < kReconnectInterval) {
+  if (std::chrono::steady_clock::now() - last_failure_ < kReconnectInterval) {
     return Status(Code::kUnavailable, "TPM at '" + options_.tcti +
                                           "' is unreachable; the last connection attempt failed "
                                           "moments ago");
   }
-  last_attempt_ = now;
+  Status status = ConnectOnce();
+  if (!status.ok()) {
+    last_failure_ = std::chrono::steady_clock::now();
+  }
+  return status;
+}
 
+Status TpmDevice::ConnectOnce() {
   TSS2_TCTI_CONTEXT* tcti = nullptr;
   TSS2_RC rc = Tss2_TctiLdr_Initialize(options_.tcti.c_str(), &tcti);
   if (rc != TSS2_RC_SUCCESS) {
@@ -96,7 +101,10 @@ Status TpmDevice::Connect() {
   ctx_.reset(ctx);
   Esys_SetTimeout(ctx_.get(), options_.command_timeout_ms);
 
-  Status status = CreateSrk();
+  Status status = StartupIfNeeded();
+  if (status.ok()) {
+    status = CreateSrk();
+  }
   if (status.ok() && options_.session == SessionMode::kHmac) {
     status = StartSession();
   }
@@ -107,37 +115,63 @@ Status TpmDevice::Connect() {
   return OkStatus();
 }
 
+Status TpmDevice::StartupIfNeeded() {
+  // The cheapest command there is; a TPM that was just powered on (a restarted
+  // swtpm without startup-clear) answers it with TPM_RC_INITIALIZE.
+  TPMI_YES_NO more = TPM2_NO;
+  TPMS_CAPABILITY_DATA* data = nullptr;
+  TSS2_RC rc = Esys_GetCapability(ctx_.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  TPM2_CAP_TPM_PROPERTIES, TPM2_PT_MANUFACTURER, 1, &more, &data);
+  EsysBuffer<TPMS_CAPABILITY_DATA> data_owner(data);
+  if (BaseCode(rc) == TPM2_RC_INITIALIZE) {
+    rc = Esys_Startup(ctx_.get(), TPM2_SU_CLEAR);
+    if (rc != TSS2_RC_SUCCESS && BaseCode(rc) != TPM2_RC_INITIALIZE) {
+      return TssError("Esys_Startup(TPM2_SU_CLEAR)", rc);
+    }
+    return OkStatus();
+  }
+  if (rc != TSS2_RC_SUCCESS) {
+    return TssError("Esys_GetCapability(TPM2_PT_MANUFACTURER)", rc);
+  }
+  return OkStatus();
+}
+
 Status TpmDevice::CreateSrk() {
   Wiped<TPM2B_SENSITIVE_CREATE> sensitive;
   TPM2B_PUBLIC tmpl = SrkTemplate();
   TPM2B_DATA outside_info{};
   TPML_PCR_SELECTION pcrs{};
+
+  // The owner hierarchy's authorization. Under an HMAC session it never crosses
+  // the bus; the session cannot be salted yet (the SRK is what salts), so a
+  // listener could still try to guess a weak value offline from the HMAC.
+  ESYS_TR owner_session = ESYS_TR_PASSWORD;
+  EsysObject owner_session_owner;
   if (!options_.owner_auth.empty()) {
-    TPM2B_AUTH owner{};
-    SIGNET_RETURN_IF_ERROR(CopyAuth(options_.owner_auth, &owner, "the owner hierarchy"));
-    Esys_TR_SetAuth(ctx_.get(), ESYS_TR_RH_OWNER, &owner);
-    OPENSSL_cleanse(&owner, sizeof(owner));
+    Wiped<TPM2B_AUTH> owner;
+    SIGNET_RETURN_IF_ERROR(CopyAuth(options_.owner_auth, &owner.value, "the owner hierarchy"));
+    Esys_TR_SetAuth(ctx_.get(), ESYS_TR_RH_OWNER, &owner.value);
+    if (options_.session == SessionMode::kHmac) {
+      TPMT_SYM_DEF no_encryption{};
+      no_encryption.algorithm = TPM2_ALG_NULL;
+      TSS2_RC rc = Esys_StartAuthSession(ctx_.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                         ESYS_TR_NONE, ESYS_TR_NONE, nullptr, TPM2_SE_HMAC,
+                                         &no_encryption, TPM2_ALG_SHA256, &owner_session);
+      if (rc != TSS2_RC_SUCCESS) {
+        return TssError("Esys_StartAuthSession(owner hierarchy)", rc);
+      }
+      owner_session_owner = EsysObject(ctx_, owner_session, EsysObject::Release::kFlush);
+    }
   }
 
   ESYS_TR srk = ESYS_TR_NONE;
-  auto create = [&] {
-    return Esys_CreatePrimary(ctx_.get(), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                              ESYS_TR_NONE, &sensitive.value, &tmpl, &outside_info, &pcrs, &srk,
-                              nullptr, nullptr, nullptr, nullptr);
-  };
-  TSS2_RC rc = create();
-  if (BaseCode(rc) == TPM2_RC_INITIALIZE) {
-    // A TPM that was just powered on (a restarted swtpm without startup-clear).
-    rc = Esys_Startup(ctx_.get(), TPM2_SU_CLEAR);
-    if (rc != TSS2_RC_SUCCESS && BaseCode(rc) != TPM2_RC_INITIALIZE) {
-      return TssError("Esys_Startup(TPM2_SU_CLEAR)", rc);
-    }
-    rc = create();
-  }
+  TSS2_RC rc = Esys_CreatePrimary(ctx_.get(), ESYS_TR_RH_OWNER, owner_session, ESYS_TR_NONE,
+                                  ESYS_TR_NONE, &sensitive.value, &tmpl, &outside_info, &pcrs, &srk,
+                                  nullptr, nullptr, nullptr, nullptr);
   if (rc != TSS2_RC_SUCCESS) {
     return TssError("Esys_CreatePrimary(SRK)", rc);
   }
-  srk_ = EsysObject(ctx_.get(), srk, EsysObject::Release::kFlush);
+  srk_ = EsysObject(ctx_, srk, EsysObject::Release::kFlush);
   return OkStatus();
 }
 
@@ -153,7 +187,7 @@ Status TpmDevice::StartSession() {
   if (rc != TSS2_RC_SUCCESS) {
     return Fail("Esys_StartAuthSession(salted with the SRK)", rc);
   }
-  session_ = EsysObject(ctx_.get(), session, EsysObject::Release::kFlush);
+  session_ = EsysObject(ctx_, session, EsysObject::Release::kFlush);
   rc = Esys_TRSess_SetAttributes(ctx_.get(), session, kSessionAttributes, 0xff);
   if (rc != TSS2_RC_SUCCESS) {
     return Fail("Esys_TRSess_SetAttributes", rc);
@@ -219,8 +253,7 @@ StatusOr<KeyBlobs> TpmDevice::CreateKey(const TPM2B_PUBLIC& key_template, const 
   return blobs;
 }
 
-template <typename Command>
-TSS2_RC TpmDevice::WithObjectRoom(Command command, uint64_t keep) {
+TSS2_RC TpmDevice::WithObjectRoom(const std::function<TSS2_RC()>& command, uint64_t keep) {
   for (;;) {
     TSS2_RC rc = command();
     if (BaseCode(rc) != TPM2_RC_OBJECT_MEMORY || !EvictLeastRecentlyUsed(keep)) {
@@ -251,7 +284,7 @@ StatusOr<EsysObject> TpmDevice::LoadBlobs(const KeyBlobs& blobs, const std::stri
   if (rc != TSS2_RC_SUCCESS) {
     return Fail("Esys_Load(" + what + ")", rc);
   }
-  return EsysObject(ctx_.get(), handle, EsysObject::Release::kFlush);
+  return EsysObject(ctx_, handle, EsysObject::Release::kFlush);
 }
 
 StatusOr<ESYS_TR> TpmDevice::LoadedHandle(const KeyDescriptor& key) {
@@ -271,7 +304,7 @@ StatusOr<ESYS_TR> TpmDevice::LoadedHandle(const KeyDescriptor& key) {
     if (rc != TSS2_RC_SUCCESS) {
       return Fail("Esys_TR_FromTPMPublic(" + what + ")", rc);
     }
-    object = EsysObject(ctx_.get(), handle, EsysObject::Release::kClose);
+    object = EsysObject(ctx_, handle, EsysObject::Release::kClose);
   } else {
     while (loaded_.size() >= std::max<size_t>(1, options_.max_loaded_keys) &&
            EvictLeastRecentlyUsed()) {
@@ -335,83 +368,6 @@ void TpmDevice::Unload(uint64_t key_id) {
   }
   lru_.erase(it->second.lru_position);
   loaded_.erase(it);
-}
-
-StatusOr<TPM2B_PUBLIC> TpmDevice::ReadPersistentPublic(TPM2_HANDLE tpm_handle) {
-  SIGNET_RETURN_IF_ERROR(Connect());
-  char hex[16];
-  std::snprintf(hex, sizeof(hex), "0x%08x", tpm_handle);
-  ESYS_TR handle = ESYS_TR_NONE;
-  TSS2_RC rc = Esys_TR_FromTPMPublic(ctx_.get(), tpm_handle, ESYS_TR_NONE, ESYS_TR_NONE,
-                                     ESYS_TR_NONE, &handle);
-  if (rc != TSS2_RC_SUCCESS) {
-    return Fail(std::string("Esys_TR_FromTPMPublic(") + hex + ")", rc);
-  }
-  EsysObject object(ctx_.get(), handle, EsysObject::Release::kClose);
-  TPM2B_PUBLIC* out_public = nullptr;
-  rc = Esys_ReadPublic(ctx_.get(), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &out_public,
-                       nullptr, nullptr);
-  EsysBuffer<TPM2B_PUBLIC> owner(out_public);
-  if (rc != TSS2_RC_SUCCESS) {
-    return Fail(std::string("Esys_ReadPublic(") + hex + ")", rc);
-  }
-  return *out_public;
-}
-
-StatusOr<TPM2_HANDLE> TpmDevice::Persist(const KeyBlobs& blobs, TPM2_HANDLE first) {
-  SIGNET_RETURN_IF_ERROR(Connect());
-  TPMI_YES_NO more = TPM2_NO;
-  TPMS_CAPABILITY_DATA* data = nullptr;
-  TSS2_RC rc = Esys_GetCapability(ctx_.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                  TPM2_CAP_HANDLES, first, TPM2_MAX_CAP_HANDLES, &more, &data);
-  EsysBuffer<TPMS_CAPABILITY_DATA> data_owner(data);
-  if (rc != TSS2_RC_SUCCESS) {
-    return Fail("Esys_GetCapability(TPM2_CAP_HANDLES)", rc);
-  }
-  TPM2_HANDLE chosen = first;
-  const TPML_HANDLE& used = data->data.handles;
-  while (std::find(used.handle, used.handle + used.count, chosen) != used.handle + used.count) {
-    ++chosen;
-  }
-  if (chosen > TPM2_PERSISTENT_LAST) {
-    return Status(Code::kFailedPrecondition, "no free persistent handle in the TPM");
-  }
-
-  // Make room: the key is loaded once more, transiently, to be copied into NV memory.
-  while (loaded_.size() >= std::max<size_t>(1, options_.max_loaded_keys) &&
-         EvictLeastRecentlyUsed()) {
-  }
-  SIGNET_ASSIGN_OR_RETURN(EsysObject transient, LoadBlobs(blobs, "new key"));
-  SIGNET_ASSIGN_OR_RETURN(ESYS_TR session, AuthSession(0));
-  ESYS_TR persistent = ESYS_TR_NONE;
-  rc = WithObjectRoom([&] {
-    return Esys_EvictControl(ctx_.get(), ESYS_TR_RH_OWNER, transient.get(), session, ESYS_TR_NONE,
-                             ESYS_TR_NONE, chosen, &persistent);
-  });
-  if (rc != TSS2_RC_SUCCESS) {
-    return Fail("Esys_EvictControl(make persistent)", rc);
-  }
-  EsysObject close_me(ctx_.get(), persistent, EsysObject::Release::kClose);
-  return chosen;
-}
-
-Status TpmDevice::EvictPersistent(TPM2_HANDLE tpm_handle) {
-  SIGNET_RETURN_IF_ERROR(Connect());
-  ESYS_TR handle = ESYS_TR_NONE;
-  TSS2_RC rc = Esys_TR_FromTPMPublic(ctx_.get(), tpm_handle, ESYS_TR_NONE, ESYS_TR_NONE,
-                                     ESYS_TR_NONE, &handle);
-  if (rc != TSS2_RC_SUCCESS) {
-    return Fail("Esys_TR_FromTPMPublic", rc);
-  }
-  EsysObject object(ctx_.get(), handle, EsysObject::Release::kClose);
-  SIGNET_ASSIGN_OR_RETURN(ESYS_TR session, AuthSession(0));
-  ESYS_TR none = ESYS_TR_NONE;
-  rc = Esys_EvictControl(ctx_.get(), ESYS_TR_RH_OWNER, handle, session, ESYS_TR_NONE, ESYS_TR_NONE,
-                         tpm_handle, &none);
-  if (rc != TSS2_RC_SUCCESS) {
-    return Fail("Esys_EvictControl(evict)", rc);
-  }
-  return OkStatus();
 }
 
 }  // namespace signet::tpm

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <optional>
@@ -106,7 +107,9 @@ class TpmDevice {
   // Fails `call` with `rc`, dropping the connection or the session when the
   // code says they are no longer usable.
   Status Fail(std::string_view call, TSS2_RC rc);
+  Status ConnectOnce();
   void Disconnect();
+  Status StartupIfNeeded();
   Status CreateSrk();
   Status StartSession();
 
@@ -118,14 +121,13 @@ class TpmDevice {
 
   // Runs `command`; while the TPM is out of object slots (TPM_RC_OBJECT_MEMORY),
   // flushes the least recently used key other than `keep` and runs it again.
-  template <typename Command>
-  TSS2_RC WithObjectRoom(Command command, uint64_t keep = 0);
+  TSS2_RC WithObjectRoom(const std::function<TSS2_RC()>& command, uint64_t keep = 0);
 
   // Flushes the least recently used key other than `keep`; false when there is none.
   bool EvictLeastRecentlyUsed(uint64_t keep = 0);
 
   const DeviceOptions options_;
-  std::chrono::steady_clock::time_point last_attempt_{};
+  std::chrono::steady_clock::time_point last_failure_{};
 
   // Destroyed in reverse order: keys and session before the SRK, all before the
   // ESAPI context, which goes before its TCTI.

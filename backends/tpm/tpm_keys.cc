@@ -286,6 +286,15 @@ Status WriteFileAtomically(const std::string& path, ByteView data) {
     ::unlink(tmp.c_str());
     return Status(Code::kDeviceError, "cannot write " + path + ": " + why);
   }
+
+  // Make the rename itself durable: a key reference handed out must find its file.
+  size_t slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
   return OkStatus();
 }
 

@@ -6,10 +6,10 @@
 // metadata ESAPI keeps for a persistent handle). Nothing in backends/tpm calls
 // Esys_Free, Esys_FlushContext, Esys_TR_Close or Esys_Finalize by hand.
 //
-// Lifetime: an EsysObject refers to its EsysContext and must be destroyed or
-// Forget()-ten before it. When the connection to the TPM is lost, owners are
-// Forget()-ten instead of flushed: the TPM's copy is gone and Esys_Finalize frees
-// ESAPI's metadata.
+// Lifetime: an EsysObject refers to the EsysContext owner it was made with, which
+// must outlive it. When that context has been finalized in the meantime (the
+// connection to the TPM was lost), the object is dropped without a call: the
+// TPM's copy is gone and Esys_Finalize freed ESAPI's metadata.
 //
 // Thread safety: none; these objects live on the TPM backend's single worker.
 #pragma once
@@ -46,12 +46,13 @@ class EsysObject {
   enum class Release { kFlush, kClose };
 
   EsysObject() = default;
-  EsysObject(ESYS_CONTEXT* ctx, ESYS_TR handle, Release release)
-      : ctx_(ctx), handle_(handle), release_(release) {}
+  EsysObject(const EsysContext& owner, ESYS_TR handle, Release release)
+      : owner_(&owner), ctx_(owner.get()), handle_(handle), release_(release) {}
   EsysObject(EsysObject&& other) noexcept { *this = std::move(other); }
   EsysObject& operator=(EsysObject&& other) noexcept {
     if (this != &other) {
       Reset();
+      owner_ = std::exchange(other.owner_, nullptr);
       ctx_ = std::exchange(other.ctx_, nullptr);
       handle_ = std::exchange(other.handle_, ESYS_TR_NONE);
       release_ = other.release_;
@@ -67,24 +68,28 @@ class EsysObject {
 
   // Flushes (or closes) the handle now; errors are ignored, there is nothing left to do.
   void Reset() {
-    if (ctx_ != nullptr && handle_ != ESYS_TR_NONE) {
+    bool context_alive = owner_ != nullptr && owner_->get() == ctx_ && ctx_ != nullptr;
+    if (context_alive && handle_ != ESYS_TR_NONE) {
       if (release_ == Release::kFlush) {
         Esys_FlushContext(ctx_, handle_);
       } else {
         Esys_TR_Close(ctx_, &handle_);
       }
     }
+    owner_ = nullptr;
     ctx_ = nullptr;
     handle_ = ESYS_TR_NONE;
   }
 
   // Drops the handle without touching the TPM (its connection is gone).
   void Forget() {
+    owner_ = nullptr;
     ctx_ = nullptr;
     handle_ = ESYS_TR_NONE;
   }
 
  private:
+  const EsysContext* owner_ = nullptr;
   ESYS_CONTEXT* ctx_ = nullptr;
   ESYS_TR handle_ = ESYS_TR_NONE;
   Release release_ = Release::kFlush;

@@ -83,6 +83,8 @@ std::string AuditLog::SegmentPath(uint32_t index) const {
 Status AuditLog::Recover(const std::vector<SegmentInfo>& segments) {
   head_seq_ = 0;
   head_hash_ = std::string(kZeroHash);
+  // Not yet: a reopened segment's age and the count towards the next checkpoint start
+  // afresh at Open; reading them back from the last records would make them exact.
   segment_opened_ = std::chrono::steady_clock::now();
   last_checkpoint_ = segment_opened_;
 

@@ -9,7 +9,8 @@
 // sync. No lock is held while writing or syncing.
 //
 // At an interval (every N records or T seconds) the writer signs the head of the
-// chain with the audit key and appends a checkpoint record. At start-up Open()
+// chain with the audit key and appends a checkpoint record; it waits for that one
+// signature, so a slow audit key delays the next group by one signing time. At start-up Open()
 // cuts a torn last line (the tail of a write a crash interrupted; never
 // acknowledged) and records the cut as a recovery record.
 //

@@ -101,7 +101,7 @@ Status AuditLog::WriteRecords(std::vector<AuditRecord*>& records) {
   uint64_t events = 0;
   for (AuditRecord* record : records) {
     record->seq = ++seq;
-    record->time = Now();
+    record->time = Now();  // Not monotonic if the wall clock steps back; seq orders records.
     record->prev = std::move(prev);
     buffer += EncodeRecord(*record);
     buffer += '\n';
@@ -179,6 +179,7 @@ StatusOr<uint64_t> AuditLog::MaybeCheckpoint(bool forced) {
   std::string payload = CheckpointPayload(head_seq_, head_hash_, head_time_);
   SignRequest request;
   request.input.assign(payload.begin(), payload.end());
+  // The writer waits for this one signature; records queue meanwhile and go in the next group.
   StatusOr<Bytes> signature = key->SignAndWait(std::move(request));
   if (!signature.ok()) {
     std::lock_guard lock(mu_);

@@ -25,10 +25,6 @@ std::string_view LineTime(std::string_view line) {
   return line.substr(at + kTimeMember.size(), kTimeSize);
 }
 
-std::string Quoted(const std::string& value) {
-  return boost::json::serialize(boost::json::value(value));
-}
-
 bool Matches(const QueryFilter& f, const AuditRecord& r) {
   if (r.kind == RecordKind::kCheckpoint) {
     return false;
@@ -120,7 +116,7 @@ StatusOr<QueryStats> QueryLog(const std::string& dir, const QueryFilter& filter,
   for (const std::string* value :
        {&filter.subject, &filter.principal, &filter.caller, &filter.key, &filter.op}) {
     if (!value->empty()) {
-      needles.push_back(Quoted(*value));
+      needles.push_back(JsonString(*value));
     }
   }
   SIGNET_ASSIGN_OR_RETURN(std::vector<SegmentInfo> segments, ListSegments(dir));

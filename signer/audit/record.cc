@@ -1,9 +1,8 @@
 #include "signer/audit/record.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "signer/bytes.h"
@@ -14,56 +13,154 @@ namespace {
 constexpr std::string_view kHashMember = ",\"hash\":\"";
 constexpr size_t kHexHashSize = 64;
 
-boost::json::array StringArray(const std::vector<std::string>& items) {
-  boost::json::array out;
-  for (const std::string& item : items) {
-    out.emplace_back(item);
+// Length of the valid UTF-8 sequence at the start of `text`, or 0 when it is not one.
+size_t Utf8SequenceLength(std::string_view text) {
+  auto byte = [&](size_t i) { return static_cast<uint8_t>(text[i]); };
+  uint8_t lead = byte(0);
+  size_t length = lead < 0x80           ? 1
+                  : (lead >> 5) == 0x6  ? 2
+                  : (lead >> 4) == 0xe  ? 3
+                  : (lead >> 3) == 0x1e ? 4
+                                        : 0;
+  if (length == 0 || length > text.size() || (length == 2 && lead < 0xc2)) {
+    return 0;
   }
-  return out;
-}
-
-boost::json::array ActArray(const std::vector<Actor>& act) {
-  boost::json::array out;
-  for (const Actor& actor : act) {
-    boost::json::object level;
-    level["sub"] = actor.sub;
-    if (!actor.iss.empty()) {
-      level["iss"] = actor.iss;
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xc0) != 0x80) {
+      return 0;
     }
-    out.emplace_back(std::move(level));
   }
-  return out;
+  if (length == 3) {
+    uint32_t cp = ((lead & 0x0fu) << 12) | ((byte(1) & 0x3fu) << 6) | (byte(2) & 0x3fu);
+    if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return 0;
+    }
+  }
+  if (length == 4) {
+    uint32_t cp = ((lead & 0x07u) << 18) | ((byte(1) & 0x3fu) << 12);
+    if (cp < 0x10000 || cp > 0x10ffff) {
+      return 0;
+    }
+  }
+  return length;
 }
 
-// The members in canonical order, without `hash`.
-boost::json::object CanonicalObject(const AuditRecord& r) {
-  boost::json::object o;
-  o["seq"] = r.seq;
-  o["time"] = r.time;
-  o["kind"] = RecordKindName(r.kind);
-  if (r.kind == RecordKind::kCheckpoint) {
-    o["key"] = r.key;
-    o["head_seq"] = r.checkpoint.head_seq;
-    o["head_hash"] = r.checkpoint.head_hash;
-    o["head_time"] = r.checkpoint.head_time;
-    o["alg"] = r.checkpoint.algorithm;
-    o["sig"] = r.checkpoint.signature;
-  } else {
-    o["caller"] = r.caller;
-    o["op"] = r.op;
-    o["key"] = r.key;
-    o["subject"] = r.subject;
-    o["aud"] = StringArray(r.audiences);
-    o["act"] = ActArray(r.act);
-    o["jti"] = r.jti;
-    o["serial"] = r.serial;
-    o["ttl"] = r.ttl_seconds;
-    o["result"] = r.granted ? "granted" : "refused";
-    o["reason"] = r.reason;
-    o["digest"] = r.digest;
+// Appends `text` as a JSON string in the canonical form (docs/audit.md).
+void AppendString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  while (!text.empty()) {
+    size_t plain = 0;  // a run of printable ASCII that needs no escaping, copied at once
+    while (plain < text.size() && static_cast<uint8_t>(text[plain]) >= 0x20 &&
+           static_cast<uint8_t>(text[plain]) < 0x80 && text[plain] != '"' && text[plain] != '\\') {
+      ++plain;
+    }
+    out.append(text.substr(0, plain));
+    text.remove_prefix(plain);
+    if (text.empty()) {
+      break;
+    }
+    char c = text[0];
+    auto u = static_cast<uint8_t>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      const char* named = c == '\n'   ? "\\n"
+                          : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t"
+                          : c == '\b' ? "\\b"
+                          : c == '\f' ? "\\f"
+                                      : nullptr;
+      if (named != nullptr) {
+        out += named;
+      } else {
+        out += "\\u00";
+        out += kHex[u >> 4];
+        out += kHex[u & 15];
+      }
+    } else if (u < 0x80) {
+      out += c;
+    } else {
+      size_t length = Utf8SequenceLength(text);
+      if (length == 0) {
+        out += "\\ufffd";
+        length = 1;
+      } else {
+        out.append(text.substr(0, length));
+      }
+      text.remove_prefix(length);
+      continue;
+    }
+    text.remove_prefix(1);
   }
-  o["prev"] = r.prev;
-  return o;
+  out += '"';
+}
+
+// Appends `"name":` and the value.
+void Member(std::string& out, std::string_view name, std::string_view value) {
+  out += '"';
+  out += name;
+  out += "\":";
+  AppendString(out, value);
+  out += ',';
+}
+
+void Member(std::string& out, std::string_view name, int64_t value) {
+  out += '"';
+  out += name;
+  out += "\":";
+  out += std::to_string(value);
+  out += ',';
+}
+
+// The record in canonical form without `hash`: `{"seq":...,"prev":"..."}`.
+std::string Canonical(const AuditRecord& r) {
+  std::string out;
+  out.reserve(512);
+  out += '{';
+  Member(out, "seq", static_cast<int64_t>(r.seq));
+  Member(out, "time", r.time);
+  Member(out, "kind", RecordKindName(r.kind));
+  if (r.kind == RecordKind::kCheckpoint) {
+    Member(out, "key", r.key);
+    Member(out, "head_seq", static_cast<int64_t>(r.checkpoint.head_seq));
+    Member(out, "head_hash", r.checkpoint.head_hash);
+    Member(out, "head_time", r.checkpoint.head_time);
+    Member(out, "alg", r.checkpoint.algorithm);
+    Member(out, "sig", r.checkpoint.signature);
+  } else {
+    Member(out, "caller", r.caller);
+    Member(out, "op", r.op);
+    Member(out, "key", r.key);
+    Member(out, "subject", r.subject);
+    out += "\"aud\":[";
+    for (size_t i = 0; i < r.audiences.size(); ++i) {
+      out += i == 0 ? "" : ",";
+      AppendString(out, r.audiences[i]);
+    }
+    out += "],\"act\":[";
+    for (size_t i = 0; i < r.act.size(); ++i) {
+      out += i == 0 ? "{\"sub\":" : ",{\"sub\":";
+      AppendString(out, r.act[i].sub);
+      if (!r.act[i].iss.empty()) {
+        out += ",\"iss\":";
+        AppendString(out, r.act[i].iss);
+      }
+      out += '}';
+    }
+    out += "],";
+    Member(out, "jti", r.jti);
+    Member(out, "serial", r.serial);
+    Member(out, "ttl", r.ttl_seconds);
+    Member(out, "result", r.granted ? "granted" : "refused");
+    Member(out, "reason", r.reason);
+    Member(out, "digest", r.digest);
+  }
+  out += "\"prev\":";
+  AppendString(out, r.prev);
+  out += '}';
+  return out;
 }
 
 bool IsLowerHex(std::string_view text) {
@@ -163,14 +260,26 @@ std::string_view RecordKindName(RecordKind kind) {
   return "event";
 }
 
+std::string JsonString(std::string_view text) {
+  std::string out;
+  AppendString(out, text);
+  return out;
+}
+
 std::string Sha256Hex(std::string_view data) {
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), digest);
-  return HexEncode(ByteView(digest, sizeof(digest)));
+  // Fetched once: looking the algorithm up on every call costs more than hashing a record.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (sha256 == nullptr ||
+      EVP_Digest(data.data(), data.size(), digest, &length, sha256, nullptr) != 1) {
+    return std::string(kZeroHash.size(), '!');  // never equal to a real hash
+  }
+  return HexEncode(ByteView(digest, length));
 }
 
 std::string EncodeRecord(AuditRecord& record) {
-  std::string line = boost::json::serialize(CanonicalObject(record));
+  std::string line = Canonical(record);
   record.hash = Sha256Hex(line);
 
   line.pop_back();  // the closing brace

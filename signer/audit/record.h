@@ -94,6 +94,9 @@ StatusOr<LineHashes> HashLine(std::string_view line);
 // Parses one line (without the newline) into a record. Does not check the hash.
 StatusOr<AuditRecord> ParseRecord(std::string_view line);
 
+// `text` as a JSON string in the canonical form, quotes included.
+std::string JsonString(std::string_view text);
+
 // SHA-256 of `data` as lower-case hex.
 std::string Sha256Hex(std::string_view data);
 

@@ -1,5 +1,10 @@
 // The IPC server over real TLS on loopback: round trips, pipelining, refusals,
 // malformed peers, back-pressure.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -85,6 +90,8 @@ TEST_CASE("ipc server answers every operation type over mutual TLS", "[ipc]") {
     CHECK(std::count(items[0].svid().token().begin(), items[0].svid().token().end(), '.') == 2);
     CHECK(items[1].svid().key_id() == "ipc-test");
     CHECK(items[2].error().code() == "invalid_argument");
+    CHECK(harness.metrics().Value("signet_ipc_errors_total",
+                                  {{"op", "mint_jwt_svid"}, {"code", "invalid_argument"}}) == 1);
   }
 
   SECTION("an access token carries the actor chain") {
@@ -153,6 +160,12 @@ TEST_CASE("ipc server answers 1000 pipelined requests out of order, each matched
   CHECK_FALSE(std::is_sorted(completion_order.begin(), completion_order.end()));
   CHECK(harness.handler().max_outstanding() > 100);  // really in flight together
   CHECK(harness.server().connection_count() == 1);
+
+  // Responses ready together left in one write: fewer writes than frames.
+  double frames = harness.metrics().Value("signet_ipc_frames_written_total", {});
+  double writes = harness.metrics().Value("signet_ipc_writes_total", {});
+  CHECK(frames == kRequests);
+  CHECK(writes < frames);
 }
 
 TEST_CASE("ipc server refuses a client without a certificate", "[ipc]") {
@@ -198,6 +211,51 @@ TEST_CASE("ipc server limits connections per caller", "[ipc]") {
   CHECK(Refused(harness, "client"));
   CHECK(harness.SawEvent(ipc::kEventConnectionLimit));
   CHECK_FALSE(Refused(harness, "client2"));  // another caller still gets in
+}
+
+TEST_CASE("ipc server limits connections in total", "[ipc]") {
+  ServerHarness harness({}, [](ipc::ServerOptions& o) { o.max_connections = 1; });
+  auto client = ipc::Client::Create(ClientOptionsFor({harness.endpoint()}));
+  REQUIRE((*client)->Call(HealthRequest()).ok());
+
+  CHECK(Refused(harness, "client2"));
+  CHECK(harness.SawEvent(ipc::kEventConnectionLimit));
+  CHECK((*client)->Call(HealthRequest()).ok());
+}
+
+TEST_CASE("ipc server closes a connection that never starts its handshake", "[ipc]") {
+  ServerHarness harness(
+      {}, [](ipc::ServerOptions& o) { o.handshake_timeout = std::chrono::milliseconds(200); });
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(harness.port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  timeval tv{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+  auto start = std::chrono::steady_clock::now();
+  char byte;
+  CHECK(::recv(fd, &byte, 1, 0) == 0);  // closed by the server, not timed out here
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  ::close(fd);
+  CHECK(harness.EventLog().find("handshake timed out") != std::string::npos);
+}
+
+TEST_CASE("ipc server closes an idle connection and the client reconnects", "[ipc]") {
+  ServerHarness harness(
+      {}, [](ipc::ServerOptions& o) { o.idle_timeout = std::chrono::milliseconds(200); });
+  auto raw = RawTlsClient::Connect(harness.port(), SharedPki().ClientFiles());
+  REQUIRE(raw != nullptr);
+  raw->Write(RequestFrame(1, HealthBody()));
+  REQUIRE(raw->ReadFrame().has_value());
+  CHECK(raw->WaitClosed(std::chrono::seconds(2)));
+
+  auto client = ipc::Client::Create(ClientOptionsFor({harness.endpoint()}));
+  REQUIRE((*client)->Call(HealthRequest()).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // its connection is closed
+  CHECK((*client)->Call(HealthRequest()).ok());
 }
 
 // Runs `disturb` against the server while a well-behaved client keeps asking; every

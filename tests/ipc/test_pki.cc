@@ -1,6 +1,7 @@
 #include "tests/ipc/test_pki.h"
 
 #include <stdexcept>
+#include <vector>
 
 namespace signet::testing {
 
@@ -11,41 +12,56 @@ void TestPki::Run(const std::string& command) const {
   }
 }
 
-TestPki::TestPki() {
-  const std::string ca_ext =
-      "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign";
-  for (const char* ca : {"ca", "other-ca"}) {
-    Run(std::string("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ") +
-        "-keyout " + ca + ".key -out " + ca + ".pem -days 2 -subj '/CN=" + ca + "' " + ca_ext);
-  }
+namespace {
 
-  const std::string server_ext =
-      "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth";
-  Issue("server", "signet-server-1", server_ext);
-  Issue("server2", "signet-server-2", server_ext);
-  Issue("client", "idp",
-        "subjectAltName=URI:spiffe://example.org/idp\n"
-        "extendedKeyUsage=clientAuth");
-  Issue("client2", "agent-idp",
-        "subjectAltName=URI:spiffe://example.org/agent-idp\n"
-        "extendedKeyUsage=clientAuth");
-  Issue("foreign", "foreign",
-        "subjectAltName=URI:spiffe://example.org/idp\n"
-        "extendedKeyUsage=clientAuth",
-        "other-ca");
-  Issue("nospiffe", "nospiffe", "subjectAltName=DNS:idp.example.org\nextendedKeyUsage=clientAuth");
-  Issue("twospiffe", "two",
-        "subjectAltName=URI:spiffe://example.org/a,URI:spiffe://example.org/b\n"
-        "extendedKeyUsage=clientAuth");
+// `openssl req` with a minimal configuration, so that no extension but those given
+// lands in a certificate (the system default adds CA:TRUE to every -x509 output).
+std::string Req(const std::string& args) {
+  return "openssl req -config min.cnf -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 " + args;
 }
 
-void TestPki::Issue(const std::string& name, const std::string& cn, const std::string& extensions,
-                    const std::string& ca) const {
-  dir_.Write(name + ".ext", extensions + "\n");
-  Run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + name +
-      ".key -out " + name + ".csr -subj '/CN=" + cn + "'");
-  Run("openssl x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca +
-      ".key -CAcreateserial -days 1 -out " + name + ".pem -extfile " + name + ".ext");
+std::string AddExt(const std::vector<std::string>& extensions) {
+  std::string out;
+  for (const std::string& ext : extensions) {
+    out += " -addext '" + ext + "'";
+  }
+  return out;
+}
+
+}  // namespace
+
+TestPki::TestPki() {
+  dir_.Write("min.cnf", "[req]\ndistinguished_name=dn\n[dn]\n");
+  std::vector<std::string> steps;
+  for (const char* ca : {"ca", "other-ca"}) {
+    steps.push_back(Req(std::string("-x509 -days 2 -keyout ") + ca + ".key -out " + ca +
+                        ".pem -subj /CN=" + ca) +
+                    AddExt({"basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign"}));
+  }
+  auto issue = [&](const std::string& name, const std::string& cn,
+                   const std::vector<std::string>& extensions, const std::string& ca = "ca") {
+    steps.push_back(Req("-x509 -CA " + ca + ".pem -CAkey " + ca + ".key -days 1 -keyout " + name +
+                        ".key -out " + name + ".pem -subj /CN=" + cn) +
+                    AddExt(extensions));
+  };
+  const std::string client_eku = "extendedKeyUsage=clientAuth";
+  issue("server", "signet-server-1",
+        {"subjectAltName=DNS:localhost,IP:127.0.0.1", "extendedKeyUsage=serverAuth"});
+  issue("server2", "signet-server-2",
+        {"subjectAltName=DNS:localhost,IP:127.0.0.1", "extendedKeyUsage=serverAuth"});
+  issue("client", "idp", {"subjectAltName=URI:spiffe://example.org/idp", client_eku});
+  issue("client2", "agent-idp", {"subjectAltName=URI:spiffe://example.org/agent-idp", client_eku});
+  issue("foreign", "foreign", {"subjectAltName=URI:spiffe://example.org/idp", client_eku},
+        "other-ca");
+  issue("nospiffe", "nospiffe", {"subjectAltName=DNS:idp.example.org", client_eku});
+  issue("twospiffe", "two",
+        {"subjectAltName=URI:spiffe://example.org/a,URI:spiffe://example.org/b", client_eku});
+
+  std::string script;
+  for (const std::string& step : steps) {
+    script += (script.empty() ? "" : " && ") + step;
+  }
+  Run(script);
 }
 
 ipc::TlsFiles TestPki::ServerFiles(const std::string& name) const {

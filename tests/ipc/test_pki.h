@@ -25,11 +25,6 @@ class TestPki {
   // "twospiffe" (two URI SANs).
   ipc::TlsFiles ClientFiles(const std::string& name = "client") const;
 
-  // Issues another certificate `name` from the main CA with the given extensions
-  // (openssl x509 -extfile syntax) and common name.
-  void Issue(const std::string& name, const std::string& cn, const std::string& extensions,
-             const std::string& ca = "ca") const;
-
  private:
   void Run(const std::string& command) const;
   TempDir dir_;

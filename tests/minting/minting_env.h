@@ -59,6 +59,7 @@ class MintingEnv {
   CountingKey& jwt_key() { return *jwt_key_; }
   CountingKey& at_key() { return *at_key_; }
   CountingKey& raw_key() { return *raw_key_; }
+  std::shared_ptr<CountingKey> ca_key() { return ca_key_; }
 
   // Signatures made by every key of the Minter so far.
   int signatures() const;

@@ -203,3 +203,65 @@ raw_keys = ["missing"]
 }
 
 }  // namespace signet::testing
+
+namespace signet::testing {
+namespace {
+
+// Unit-test stand-in for a misbehaving device: signs with the real key, then flips
+// a bit of the signature before returning it.
+class CorruptingKey : public SigningKey {
+ public:
+  explicit CorruptingKey(std::shared_ptr<SigningKey> inner)
+      : SigningKey(inner->ref(), inner->algorithm(), inner->public_key()),
+        inner_(std::move(inner)) {}
+
+  void Sign(SignRequest request, SignCallback done) override {
+    inner_->Sign(std::move(request), [done](StatusOr<Bytes> signature) {
+      if (signature.ok()) {
+        signature->back() ^= 0x01;
+      }
+      done(std::move(signature));
+    });
+  }
+
+ private:
+  std::shared_ptr<SigningKey> inner_;
+};
+
+}  // namespace
+
+TEST_CASE("a credential whose signature does not verify is never released", "[minting][refusal]") {
+  MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
+  auto borrowed = [](SigningKey& key) { return std::shared_ptr<SigningKey>(&key, [](auto*) {}); };
+  KeySet keys;
+  // backend_verifies is false: the corruption happens after the real backend checked.
+  keys.jwt_svid =
+      JwtKey{"jwt-svid-1", std::make_shared<CorruptingKey>(borrowed(env.jwt_key())), false};
+  keys.access_token =
+      JwtKey{"at-1", std::make_shared<CorruptingKey>(borrowed(env.at_key())), false};
+  keys.x509_ca = X509Authority{
+      std::make_shared<CorruptingKey>(env.ca_key()), env.intermediate_der(), {}, false};
+  keys.raw["release"] = std::make_shared<CorruptingKey>(borrowed(env.raw_key()));
+  env.minter().SetKeys(std::move(keys));
+  Minter& m = env.minter();
+
+  StatusOr<MintedToken> svid = m.MintJwtSvidAndWait(
+      Caller{kIdp}, JwtSvidRequest{"spiffe://example.org/app/web", {kApi}, {}});
+  REQUIRE_FALSE(svid.ok());
+  CHECK(svid.status().code() == Code::kDeviceError);
+  StatusOr<MintedToken> at = m.MintAccessTokenAndWait(
+      Caller{kIdp}, AccessTokenRequest{"user:smith", {kApi}, "c", {}, "", {}});
+  REQUIRE_FALSE(at.ok());
+  CHECK(at.status().code() == Code::kDeviceError);
+  StatusOr<MintedCertificate> cert = m.MintX509SvidAndWait(
+      Caller{kIdp}, X509SvidRequest{"spiffe://example.org/app/web", env.MakeCsr("ec"), {}});
+  REQUIRE_FALSE(cert.ok());
+  INFO(cert.status().ToString());
+  CHECK(cert.status().code() == Code::kDeviceError);
+  StatusOr<RawSignature> raw =
+      m.SignRawAndWait(Caller{kIdp}, RawSignRequest{"release", Bytes(32, 7), {}});
+  REQUIRE_FALSE(raw.ok());
+  CHECK(raw.status().code() == Code::kDeviceError);
+}
+
+}  // namespace signet::testing

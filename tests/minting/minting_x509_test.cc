@@ -84,7 +84,13 @@ TEST_CASE("an X.509-SVID carries exactly the SPIFFE profile's extensions", "[min
     CHECK(Contains(text, "X509v3 Authority Key Identifier"));
     CHECK(!Contains(text, "CN = ignored"));
     CHECK(!Contains(text, "Certificate Sign"));
-    CHECK(cert->audit.serial_hex.size() >= 16);                              // at least 64 bits
+    CHECK(cert->audit.serial_hex.size() == 32);  // 128 bits
+    std::string serial;
+    RunCommand("openssl x509 -noout -serial -in " + env.dir().path() + "/leaf-" + key_type + ".pem",
+               &serial);
+    std::string upper = cert->audit.serial_hex;
+    std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+    CHECK(serial == "serial=" + upper + "\n");
     CHECK(cert->audit.expires_at - cert->audit.issued_at == Seconds(3600));  // granted maximum
     CHECK(Contains(VerifySvid(env, *cert, "v-" + key_type), ": OK"));
   }

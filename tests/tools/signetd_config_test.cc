@@ -45,7 +45,6 @@ chain = "ca/root.pem"
 jwt_key = "jwt-1"
 x509_ca_key = "intermediate-1"
 issuer = "https://127.0.0.1:7444"
-jwt_svid_default_ttl = "5m"
 
 [ipc]
 listen = "127.0.0.1:7443"
@@ -89,7 +88,6 @@ TEST_CASE("a complete signetd config loads with paths resolved beside the file")
   CHECK(config->FindKey("intermediate-1")->certificate == "/etc/signet/ca/intermediate.pem");
   CHECK(config->ipc_unix_socket == "/etc/signet/signetd.sock");
   CHECK(config->https_tls.certificate == "/etc/signet/pki/server.pem");
-  CHECK(config->jwt_svid_default_ttl.count() == 300);
   CHECK(config->policy_text.find("spiffe://example.org/identity-server") != std::string::npos);
   CHECK(config->policy_text.find("jwt_key") == std::string::npos);
 }
@@ -121,8 +119,6 @@ TEST_CASE("signetd config refuses a value of the wrong type or form") {
         "/etc/signet/signetd.toml: ipc.listen: expected a string, got an integer");
   CHECK(ErrorOf(Replace(kValid, "listen = \"127.0.0.1:7443\"", "listen = \"localhost\""))
             .find("ipc.listen: expected host:port") != std::string::npos);
-  CHECK(ErrorOf(Replace(kValid, "jwt_svid_default_ttl = \"5m\"", "jwt_svid_default_ttl = \"5\""))
-            .find("minter.jwt_svid_default_ttl '5': the number has no unit") != std::string::npos);
   CHECK(ErrorOf(Replace(kValid, "type = \"pkcs11\"", "type = \"hsm\""))
             .find("backend[0].type: unknown backend type 'hsm'") != std::string::npos);
 }

@@ -90,9 +90,11 @@ StatusOr<pb::Request> BuildAccessTokenRequest(const AccessTokenArgs& args) {
     item->add_audience(aud);
   }
   item->set_client_id(args.client_id);
-  for (const std::string& scope : args.scopes) {
-    item->add_scope(scope);
+  std::string scope;
+  for (const std::string& s : args.scopes) {
+    scope += (scope.empty() ? "" : " ") + s;
   }
+  item->set_scope(scope);
   for (const std::string& actor : args.actors) {
     item->add_actors()->set_subject(actor);
   }
@@ -106,7 +108,7 @@ StatusOr<pb::Request> BuildX509SvidRequest(const X509SvidArgs& args) {
 
   pb::Request request;
   pb::X509SvidParams* item = request.mutable_issue_x509_svid()->add_items();
-  item->set_csr_der(std::move(csr));
+  item->set_csr(std::move(csr));
   item->set_spiffe_id(args.subject);
   item->set_ttl_seconds(ttl);
   return request;
@@ -125,7 +127,7 @@ StatusOr<pb::Request> BuildSignRequest(const SignArgs& args) {
 
   pb::Request request;
   pb::SignDigestParams* item = request.mutable_sign_digest()->add_items();
-  item->set_key_id(args.key_id);
+  item->set_key_name(args.key_id);
   item->set_digest(std::string(AsText(*digest)));
   item->set_encoding(args.encoding == "der" ? pb::SIGNATURE_ENCODING_DER
                                             : pb::SIGNATURE_ENCODING_RAW);
@@ -178,6 +180,9 @@ StatusOr<std::string> FormatResponse(const pb::Response& response) {
       const pb::X509SvidResult& item = response.issue_x509_svid().items(0);
       if (item.has_error()) {
         return ErrorStatus(item.error());
+      }
+      if (!item.svid().pem().empty()) {
+        return item.svid().pem();
       }
       std::string pem = CertificateToPem(AsBytes(item.svid().certificate_der()));
       for (const std::string& der : item.svid().chain_der()) {

@@ -5,6 +5,7 @@
 //   signetctl mint x509-svid --csr FILE --sub SPIFFE_ID [--ttl 1h]
 //   signetctl sign --key KID --digest HEX [--encoding der|raw]
 //   signetctl jwks | bundle
+//   signetctl audit verify | query | checkpoints     (offline, on an audit log directory)
 //
 //   signetctl --daemon-config signetd.toml --state-dir DIR key|deny|ca|status ...
 //     custodian commands, offline against the state directory and the devices (custodian.h)
@@ -25,6 +26,7 @@
 #include <string>
 
 #include "ipc/client.h"
+#include "tools/signetctl/audit_commands.h"
 #include "tools/signetctl/client_config.h"
 #include "tools/signetctl/commands.h"
 #include "tools/signetctl/custodian.h"
@@ -142,6 +144,7 @@ int Run(const std::string& config_path, StatusOr<pb::Request> request) {
 
 int main(int argc, char** argv) {
   using namespace signet::ctl;
+  using signet::ctl::kExitUsage;
 
   CLI::App app{"signetctl: mint credentials and read public keys from signetd"};
   app.require_subcommand(1);
@@ -187,7 +190,7 @@ int main(int argc, char** argv) {
   CLI::App* jwks_cmd = app.add_subcommand("jwks", "print the JWK Set");
   CLI::App* bundle_cmd = app.add_subcommand("bundle", "print the SPIFFE trust bundle");
 
-  // Not yet: `signetctl audit verify|query` (branch audit, tools/signetctl/audit_commands.h).
+  signet::tools::AddAuditCommands(app);  // audit verify | query | checkpoints (offline)
 
   // Custodian commands: offline, against the state directory and the devices.
   // Not yet: the same commands through signetd over mTLS (an `admin` grant); see custodian.h.
@@ -261,9 +264,11 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // an audit command failed and has said why
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    return rc == 0 ? 0 : kExitUsage;
   }
 
   if (jwt_cmd->parsed()) {
@@ -328,5 +333,5 @@ int main(int argc, char** argv) {
   if (status_cmd->parsed()) {
     return RunCustodian([&] { return ShowStatus(env, out); });
   }
-  return 2;
+  return 0;  // an audit subcommand ran in its callback
 }

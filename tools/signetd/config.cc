@@ -4,7 +4,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "tools/common/duration.h"
 #include "tools/common/toml_section.h"
 
 namespace signet {
@@ -181,15 +180,6 @@ Status ReadHttps(TomlSection& root, DaemonConfig* config) {
   return https->CheckNoUnknownKeys();
 }
 
-Status ReadDuration(TomlSection& section, std::string_view key, std::chrono::seconds* out) {
-  SIGNET_ASSIGN_OR_RETURN(std::string text, section.OptionalString(key));
-  if (text.empty()) {
-    return OkStatus();
-  }
-  SIGNET_ASSIGN_OR_RETURN(*out, ParseDuration(text, section.file() + ": " + section.KeyPath(key)));
-  return OkStatus();
-}
-
 Status ReadMinter(TomlSection& root, DaemonConfig* config) {
   SIGNET_ASSIGN_OR_RETURN(auto minter, root.OptionalTable("minter"));
   if (!minter) {
@@ -198,12 +188,6 @@ Status ReadMinter(TomlSection& root, DaemonConfig* config) {
   SIGNET_ASSIGN_OR_RETURN(config->jwt_key, minter->RequiredString("jwt_key"));
   SIGNET_ASSIGN_OR_RETURN(config->x509_ca_key, minter->OptionalString("x509_ca_key"));
   SIGNET_ASSIGN_OR_RETURN(config->issuer, minter->OptionalString("issuer"));
-  SIGNET_RETURN_IF_ERROR(
-      ReadDuration(*minter, "jwt_svid_default_ttl", &config->jwt_svid_default_ttl));
-  SIGNET_RETURN_IF_ERROR(
-      ReadDuration(*minter, "access_token_default_ttl", &config->access_token_default_ttl));
-  SIGNET_RETURN_IF_ERROR(
-      ReadDuration(*minter, "x509_svid_default_ttl", &config->x509_svid_default_ttl));
   SIGNET_RETURN_IF_ERROR(minter->CheckNoUnknownKeys());
 
   const KeyConfig* jwt = config->FindKey(config->jwt_key);

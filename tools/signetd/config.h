@@ -74,9 +74,6 @@ struct DaemonConfig {
   std::vector<KeyConfig> keys;
   std::string jwt_key;      // id of the active JWT signing key
   std::string x509_ca_key;  // id of the CA key that issues X.509-SVIDs; "" disables them
-  std::chrono::seconds jwt_svid_default_ttl{300};
-  std::chrono::seconds access_token_default_ttl{300};
-  std::chrono::seconds x509_svid_default_ttl{3600};
 
   std::string ipc_listen;       // "host:port"; "" disables TCP
   std::string ipc_unix_socket;  // path; "" disables the Unix socket

@@ -10,6 +10,7 @@
 #include "tools/common/pem.h"
 #include "tools/signetd/handler.h"
 #include "tools/signetd/log.h"
+#include "tools/signetd/logging_handler.h"
 
 namespace signet {
 namespace {
@@ -102,6 +103,7 @@ struct Daemon::Parts {
   std::unique_ptr<DenyListStore> deny_store;  // set when the config names a state_dir
   std::unique_ptr<Minter> minter;
   std::unique_ptr<MinterHandler> handler;
+  std::unique_ptr<LoggingHandler> logging;  // wraps handler; the server calls this one
   std::unique_ptr<ipc::HttpsServer> https;
   std::unique_ptr<ipc::Server> server;
 };
@@ -142,12 +144,8 @@ Status Daemon::Start(const DaemonConfig& config) {
   SIGNET_ASSIGN_OR_RETURN(KeySet minter_keys, BuildMinterKeys(config_, *keys_));
   parts_->minter->SetKeys(std::move(minter_keys));
 
-  HandlerOptions handler_options;
-  handler_options.jwt_svid_default_ttl = config_.jwt_svid_default_ttl;
-  handler_options.access_token_default_ttl = config_.access_token_default_ttl;
-  handler_options.x509_svid_default_ttl = config_.x509_svid_default_ttl;
-  parts_->handler = std::make_unique<MinterHandler>(*parts_->minter, handler_options);
-  parts_->handler->SetPolicy(shared_policy);
+  parts_->handler = std::make_unique<MinterHandler>(*parts_->minter, HandlerOptions{});
+  parts_->logging = std::make_unique<LoggingHandler>(*parts_->handler);
 
   if (!config_.https_listen.empty()) {
     ipc::HttpsOptions options;
@@ -182,7 +180,7 @@ Status Daemon::Start(const DaemonConfig& config) {
   options.unix_path = config_.ipc_unix_socket;
   options.tls = IpcTls(config_.ipc_tls, config_.ipc_client_ca);
   SIGNET_ASSIGN_OR_RETURN(
-      parts_->server, ipc::Server::Start(options, *parts_->handler, &parts_->metrics, LogIpcEvent));
+      parts_->server, ipc::Server::Start(options, *parts_->logging, &parts_->metrics, LogIpcEvent));
   if (!options.tcp_address.empty()) {
     logf::LogEvent(
         logf::Level::kInfo, logf::kListen,
@@ -223,7 +221,6 @@ void Daemon::Reload(const std::string& config_path) {
   // the contents of the TLS files are reloaded.
   auto shared_policy = std::make_shared<const Policy>(std::move(policy).value());
   parts_->minter->SetPolicy(shared_policy);
-  parts_->handler->SetPolicy(shared_policy);
 
   Status tls = parts_->server ? parts_->server->Reload() : OkStatus();
   if (tls.ok() && parts_->https) {

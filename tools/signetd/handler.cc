@@ -1,12 +1,9 @@
 #include "tools/signetd/handler.h"
 
-#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <utility>
 #include <vector>
-
-#include "tools/signetd/log.h"
 
 namespace signet {
 namespace {
@@ -63,62 +60,6 @@ signet::Caller MinterCaller(const ipc::Caller& caller) {
 }
 
 }  // namespace
-
-void LogRequestFailure(const ipc::Caller& caller, Operation op, const std::string& subject,
-                       const Status& status) {
-  namespace logf = signet::logf;
-  std::string_view event = logf::kRequestFailed;
-  logf::Level level = logf::Level::kInfo;
-  switch (status.code()) {
-    case Code::kPermissionDenied:
-      event = logf::kCallerRefused;
-      level = logf::Level::kWarn;
-      break;
-    case Code::kDeviceError:
-    case Code::kUnavailable:
-    case Code::kWrongPin:
-    case Code::kPinLocked:
-    case Code::kInternal:
-      event = logf::kBackendError;
-      level = logf::Level::kError;
-      break;
-    default:
-      break;
-  }
-  logf::LogEvent(level, event,
-                 {{logf::kCaller, caller.spiffe_id},
-                  {logf::kOperation, std::string(OperationName(op))},
-                  {logf::kSubject, subject},
-                  {logf::kCode, std::string(CodeName(status.code()))},
-                  {logf::kError, status.message()}});
-}
-
-Seconds MinterHandler::EffectiveTtl(const ipc::Caller& caller, Operation op, uint32_t requested,
-                                    std::chrono::seconds fallback) const {
-  if (requested > 0) {
-    return Seconds(requested);
-  }
-
-  std::shared_ptr<const Policy> policy = this->policy();
-  if (policy == nullptr) {
-    return fallback;
-  }
-  StatusOr<Seconds> granted = policy->MaxTtl(caller.spiffe_id, op);
-  if (!granted.ok()) {
-    return fallback;  // the Minter refuses the request and says why
-  }
-  return std::min(fallback, *granted);
-}
-
-void MinterHandler::SetPolicy(std::shared_ptr<const Policy> policy) {
-  std::lock_guard<std::mutex> lock(mu_);
-  policy_ = std::move(policy);
-}
-
-std::shared_ptr<const Policy> MinterHandler::policy() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return policy_;
-}
 
 void MinterHandler::Handle(const ipc::Caller& caller, pb::Request request,
                            ipc::ResponseCallback done) {
@@ -181,23 +122,20 @@ void MinterHandler::MintJwtSvids(const ipc::Caller& caller, const pb::MintJwtSvi
     JwtSvidRequest mint;
     mint.spiffe_id = params.spiffe_id();
     mint.audiences.assign(params.audience().begin(), params.audience().end());
-    mint.ttl = EffectiveTtl(caller, Operation::kJwtSvid, params.ttl_seconds(),
-                            options_.jwt_svid_default_ttl);
-    minter_.MintJwtSvid(
-        MinterCaller(caller), std::move(mint),
-        [gather, i, caller, subject = params.spiffe_id()](StatusOr<MintedToken> minted) {
-          pb::JwtSvidResult result;
-          if (!minted.ok()) {
-            LogRequestFailure(caller, Operation::kJwtSvid, subject, minted.status());
-            (void)ItemError(minted.status(), &result);
-          } else {
-            pb::JwtSvid* svid = result.mutable_svid();
-            svid->set_token(minted->token);
-            svid->set_key_id(minted->audit.kid);
-            svid->set_expires_at(UnixSeconds(minted->audit.expires_at));
-          }
-          gather->Complete(static_cast<size_t>(i), std::move(result));
-        });
+    mint.ttl = Seconds(params.ttl_seconds());
+    minter_.MintJwtSvid(MinterCaller(caller), std::move(mint),
+                        [gather, i](StatusOr<MintedToken> minted) {
+                          pb::JwtSvidResult result;
+                          if (!minted.ok()) {
+                            (void)ItemError(minted.status(), &result);
+                          } else {
+                            pb::JwtSvid* svid = result.mutable_svid();
+                            svid->set_token(minted->token);
+                            svid->set_key_id(minted->audit.kid);
+                            svid->set_expires_at(UnixSeconds(minted->audit.expires_at));
+                          }
+                          gather->Complete(static_cast<size_t>(i), std::move(result));
+                        });
   }
 }
 
@@ -224,31 +162,25 @@ void MinterHandler::MintAccessTokens(const ipc::Caller& caller,
     mint.subject = params.subject();
     mint.audiences.assign(params.audience().begin(), params.audience().end());
     mint.client_id = params.client_id();
-    for (const std::string& scope : params.scope()) {
-      mint.scope += (mint.scope.empty() ? "" : " ") + scope;
-    }
+    mint.scope = params.scope();
     for (const pb::Actor& actor : params.actors()) {
-      // Not yet: the actor's client_id; the Minter's act objects carry sub (and iss) only.
-      mint.actors.push_back(Actor{actor.subject(), ""});
+      mint.actors.push_back(Actor{actor.subject(), actor.issuer()});
     }
-    mint.ttl = EffectiveTtl(caller, Operation::kAccessToken, params.ttl_seconds(),
-                            options_.access_token_default_ttl);
-    minter_.MintAccessToken(
-        MinterCaller(caller), std::move(mint),
-        [gather, i, caller, subject = params.subject()](StatusOr<MintedToken> minted) {
-          pb::AccessTokenResult result;
-          if (!minted.ok()) {
-            LogRequestFailure(caller, Operation::kAccessToken, subject, minted.status());
-            (void)ItemError(minted.status(), &result);
-          } else {
-            pb::AccessToken* token = result.mutable_token();
-            token->set_token(minted->token);
-            token->set_key_id(minted->audit.kid);
-            token->set_jti(minted->audit.jti);
-            token->set_expires_at(UnixSeconds(minted->audit.expires_at));
-          }
-          gather->Complete(static_cast<size_t>(i), std::move(result));
-        });
+    mint.ttl = Seconds(params.ttl_seconds());
+    minter_.MintAccessToken(MinterCaller(caller), std::move(mint),
+                            [gather, i](StatusOr<MintedToken> minted) {
+                              pb::AccessTokenResult result;
+                              if (!minted.ok()) {
+                                (void)ItemError(minted.status(), &result);
+                              } else {
+                                pb::AccessToken* token = result.mutable_token();
+                                token->set_token(minted->token);
+                                token->set_key_id(minted->audit.kid);
+                                token->set_jti(minted->audit.jti);
+                                token->set_expires_at(UnixSeconds(minted->audit.expires_at));
+                              }
+                              gather->Complete(static_cast<size_t>(i), std::move(result));
+                            });
   }
 }
 
@@ -273,27 +205,25 @@ void MinterHandler::IssueX509Svids(const ipc::Caller& caller,
     const pb::X509SvidParams& params = request.items(i);
     X509SvidRequest mint;
     mint.spiffe_id = params.spiffe_id();
-    mint.csr = params.csr_der();
-    mint.ttl = EffectiveTtl(caller, Operation::kX509Svid, params.ttl_seconds(),
-                            options_.x509_svid_default_ttl);
-    minter_.MintX509Svid(
-        MinterCaller(caller), std::move(mint),
-        [gather, i, caller, subject = params.spiffe_id()](StatusOr<MintedCertificate> minted) {
-          pb::X509SvidResult result;
-          if (!minted.ok()) {
-            LogRequestFailure(caller, Operation::kX509Svid, subject, minted.status());
-            (void)ItemError(minted.status(), &result);
-          } else {
-            pb::X509Svid* svid = result.mutable_svid();
-            svid->set_certificate_der(std::string(AsText(minted->cert_der)));
-            for (const Bytes& der : minted->chain_der) {
-              svid->add_chain_der(std::string(AsText(der)));
-            }
-            svid->set_serial_hex(minted->audit.serial_hex);
-            svid->set_expires_at(UnixSeconds(minted->audit.expires_at));
-          }
-          gather->Complete(static_cast<size_t>(i), std::move(result));
-        });
+    mint.csr = params.csr();
+    mint.ttl = Seconds(params.ttl_seconds());
+    minter_.MintX509Svid(MinterCaller(caller), std::move(mint),
+                         [gather, i](StatusOr<MintedCertificate> minted) {
+                           pb::X509SvidResult result;
+                           if (!minted.ok()) {
+                             (void)ItemError(minted.status(), &result);
+                           } else {
+                             pb::X509Svid* svid = result.mutable_svid();
+                             svid->set_certificate_der(std::string(AsText(minted->cert_der)));
+                             for (const Bytes& der : minted->chain_der) {
+                               svid->add_chain_der(std::string(AsText(der)));
+                             }
+                             svid->set_serial_hex(minted->audit.serial_hex);
+                             svid->set_pem(minted->pem);
+                             svid->set_expires_at(UnixSeconds(minted->audit.expires_at));
+                           }
+                           gather->Complete(static_cast<size_t>(i), std::move(result));
+                         });
   }
 }
 
@@ -316,20 +246,19 @@ void MinterHandler::SignDigests(const ipc::Caller& caller, const pb::SignDigestR
   for (int i = 0; i < request.items_size(); ++i) {
     const pb::SignDigestParams& params = request.items(i);
     RawSignRequest sign;
-    sign.key_name = params.key_id();
+    sign.key_name = params.key_name();
     sign.digest.assign(params.digest().begin(), params.digest().end());
     sign.format = params.encoding() == pb::SIGNATURE_ENCODING_DER ? SignatureFormat::kDer
                                                                   : SignatureFormat::kRaw;
     minter_.SignRaw(MinterCaller(caller), std::move(sign),
-                    [gather, i, caller, key = params.key_id()](StatusOr<RawSignature> signed_) {
+                    [gather, i, key = params.key_name()](StatusOr<RawSignature> signed_) {
                       pb::SignatureResult result;
                       if (!signed_.ok()) {
-                        LogRequestFailure(caller, Operation::kRawSign, key, signed_.status());
                         (void)ItemError(signed_.status(), &result);
                       } else {
                         pb::Signature* signature = result.mutable_signature();
                         signature->set_signature(std::string(AsText(signed_->signature)));
-                        signature->set_key_id(key);
+                        signature->set_key_name(key);
                         signature->set_algorithm(std::string(AlgorithmName(signed_->algorithm)));
                       }
                       gather->Complete(static_cast<size_t>(i), std::move(result));

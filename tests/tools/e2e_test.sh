@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# End to end, as a newcomer would use signet: provision a state directory with the same
+# tools/dev-init.sh that tools/run.sh uses (SoftHSM token, keys generated inside it, dev PKI),
+# start signetd on free loopback ports, and drive it with signetctl. Tokens are verified with
+# python3-jwt against the JWKS fetched over HTTPS, certificates with `openssl verify`.
+#
+#   e2e_test.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+
+build="$1"
+source_dir="$2"
+signetd="$build/tools/signetd/signetd"
+signetctl="$build/tools/signetctl/signetctl"
+verify_py="$source_dir/tests/tools/e2e_verify.py"
+python=/usr/bin/python3  # Debian's, with python3-jwt; the python3 on PATH may lack it
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/signet-e2e-XXXXXX")"
+signetd_pid=""
+cleanup() {
+  if [ -n "$signetd_pid" ] && kill -0 "$signetd_pid" 2>/dev/null; then
+    kill -TERM "$signetd_pid" 2>/dev/null || true
+    wait "$signetd_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+check() {  # check NAME COMMAND...: runs the command, counts and reports the outcome
+  local name="$1"
+  shift
+  if "$@" >"$work/check.out" 2>&1; then
+    passed=$((passed + 1))
+    echo "ok: $name"
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $name"
+    sed 's/^/    /' "$work/check.out"
+  fi
+}
+
+free_port() {
+  "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# --- provision, exactly as run.sh does ------------------------------------------------------
+ipc_port="$(free_port)"
+https_port="$(free_port)"
+while [ "$https_port" = "$ipc_port" ]; do https_port="$(free_port)"; done
+state="$work/state"
+"$source_dir/tools/dev-init.sh" --state-dir "$state" --build-dir "$build" \
+  --ipc-port "$ipc_port" --https-port "$https_port"
+export SOFTHSM2_CONF="$state/softhsm/softhsm2.conf"
+
+# Narrow the sample grant to two subtrees so that a subject outside them is refused.
+sed -i 's|^subjects = \["spiffe://example.org/\*"\]|subjects = ["spiffe://example.org/workload/*", "spiffe://example.org/user/*"]|' \
+  "$state/signetd.toml"
+grep -q 'example.org/workload/\*' "$state/signetd.toml"
+
+# --- config errors: signetd refuses to start and says why ------------------------------------
+config_error() {  # config_error FILE EXPECTED_TEXT [FORBIDDEN_TEXT]
+  local out rc=0
+  out="$("$signetd" --config "$1" 2>&1)" || rc=$?
+  [ "$rc" -ne 0 ] || { echo "signetd started with $1"; return 1; }
+  grep -qF -- "$2" <<<"$out" || { echo "expected '$2' in: $out"; return 1; }
+  if [ -n "${3:-}" ] && grep -qF -- "$3" <<<"$out"; then
+    echo "'$3' must not appear in: $out"
+    return 1
+  fi
+}
+check "signetd names a missing config file" \
+  config_error "$work/absent.toml" "$work/absent.toml: no such config file"
+sed 's|^pin_file = .*|pin = "4711-secret"|' "$state/signetd.toml" >"$work/pin.toml"
+check "signetd refuses a PIN written in the config text" \
+  config_error "$work/pin.toml" "backend[0].pin: secrets are never written in the config" \
+  "4711-secret"
+sed 's|^\[https\]|[https]\nlisten_port = 1|' "$state/signetd.toml" >"$work/badkey.toml"
+check "signetd refuses an unknown key and names it" \
+  config_error "$work/badkey.toml" "badkey.toml: https.listen_port: unknown key"
+
+# --- start signetd ---------------------------------------------------------------------------
+"$signetd" --config "$state/signetd.toml" >"$work/signetd.log" 2>&1 &
+signetd_pid=$!
+for _ in $(seq 1 100); do
+  if grep -q 'event=listen transport=unix' "$work/signetd.log"; then break; fi
+  if ! kill -0 "$signetd_pid" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+if ! grep -q 'event=listen transport=unix' "$work/signetd.log"; then
+  echo "signetd did not start:"
+  cat "$work/signetd.log"
+  exit 1
+fi
+
+export SIGNET_CONFIG="$state/signetctl.toml"
+jwks_url="https://127.0.0.1:$https_port/.well-known/jwks.json"
+issuer="https://127.0.0.1:$https_port"
+
+# --- JWT-SVID --------------------------------------------------------------------------------
+jwt_svid() {
+  local token
+  token="$("$signetctl" mint jwt-svid --sub spiffe://example.org/workload/web \
+    --aud https://api.example.org --aud https://other.example.org --ttl 5m)"
+  "$python" "$verify_py" jwt-svid "$jwks_url" "$state/pki/ca.pem" "$token" \
+    spiffe://example.org/workload/web https://api.example.org
+}
+check "a JWT-SVID verifies against the JWKS served over HTTPS" jwt_svid
+
+# --- access token with two act levels --------------------------------------------------------
+access_token() {
+  local token
+  token="$("$signetctl" mint access-token --sub spiffe://example.org/user/alice \
+    --aud https://api.example.org --client-id support-agent --scope orders:read \
+    --act spiffe://example.org/agent/refunds --act spiffe://example.org/agent/planner \
+    --ttl 60s)"
+  "$python" "$verify_py" access-token "$jwks_url" "$state/pki/ca.pem" "$token" \
+    spiffe://example.org/user/alice https://api.example.org support-agent "$issuer" \
+    spiffe://example.org/agent/refunds spiffe://example.org/agent/planner
+}
+check "an access token carries the nested act chain, current actor outermost" access_token
+
+# --- X.509-SVID from a CSR made with openssl -------------------------------------------------
+x509_svid() {
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$work/web.key" -subj "/CN=web" -out "$work/web.csr" 2>/dev/null
+  "$signetctl" --config "$state/signetctl.toml" mint x509-svid --csr "$work/web.csr" \
+    --sub spiffe://example.org/workload/web --ttl 1h >"$work/svid.pem"
+  awk -v dir="$work" '/BEGIN CERTIFICATE/ { n++ } { print > (dir "/svid-" n ".pem") }' \
+    "$work/svid.pem"
+  openssl verify -x509_strict -CAfile "$state/ca/root.pem" -untrusted "$work/svid-2.pem" \
+    "$work/svid-1.pem"
+  openssl x509 -in "$work/svid-1.pem" -noout -ext subjectAltName |
+    grep -qF "URI:spiffe://example.org/workload/web"
+}
+check "an X.509-SVID chains to the development root under openssl verify -x509_strict" x509_svid
+
+# --- raw signature, checked with the key's public half read from the token -------------------
+raw_sign() {
+  printf 'release-1.2.3' >"$work/message"
+  local digest
+  digest="$(sha256sum "$work/message" | cut -d' ' -f1)"
+  "$signetctl" sign --key raw-es256-1 --digest "$digest" |
+    "$python" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read()))' \
+      >"$work/sig.der"
+  pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label signet-dev \
+    --read-object --type pubkey --label raw-es256-1 -o "$work/raw.pub.der" >/dev/null 2>&1
+  openssl pkey -pubin -inform DER -in "$work/raw.pub.der" -out "$work/raw.pub.pem"
+  openssl dgst -sha256 -verify "$work/raw.pub.pem" -signature "$work/sig.der" "$work/message"
+}
+check "a raw digest signature verifies with the token's public key" raw_sign
+
+# --- refusals --------------------------------------------------------------------------------
+refused() {  # refused EXPECTED_STATUS EXPECTED_TEXT signetctl-args...
+  local want_rc="$1" want_text="$2" rc=0
+  shift 2
+  "$signetctl" "$@" >"$work/refused.out" 2>"$work/refused.err" || rc=$?
+  [ "$rc" -eq "$want_rc" ] || { echo "exit $rc, want $want_rc"; cat "$work/refused.err"; return 1; }
+  [ ! -s "$work/refused.out" ] || { echo "printed a credential"; return 1; }
+  grep -qF -- "$want_text" "$work/refused.err" || { cat "$work/refused.err"; return 1; }
+}
+check "a subject outside the grant is refused with permission_denied and exit 3" \
+  refused 3 "permission_denied" mint jwt-svid --sub spiffe://example.org/admin --aud x
+check "a caller with no grant is refused" \
+  refused 3 "permission_denied" --config "$state/custodian.toml" \
+  mint jwt-svid --sub spiffe://example.org/workload/web --aud x
+check "a malformed duration is refused before connecting" \
+  refused 2 "--ttl '5x': unknown unit 'x'" mint jwt-svid --sub spiffe://example.org/w --aud x \
+  --ttl 5x
+check "the refusal is logged as caller_refused" \
+  grep -q 'event=caller_refused caller=spiffe://example.org/identity-server op=mint_jwt_svid sub=spiffe://example.org/admin' \
+  "$work/signetd.log"
+
+# --- documents -------------------------------------------------------------------------------
+documents() {
+  "$signetctl" jwks | "$python" -c 'import json,sys; k=json.load(sys.stdin)["keys"]; assert any(j["kid"]=="jwt-es256-1" for j in k), k'
+  "$signetctl" bundle | "$python" -c 'import json,sys; b=json.load(sys.stdin); u={k["use"] for k in b["keys"]}; assert u=={"jwt-svid","x509-svid"}, u'
+}
+check "jwks and bundle hold the JWT key and the X.509 authority" documents
+
+# --- reload and stop -------------------------------------------------------------------------
+reload() {
+  kill -HUP "$signetd_pid"
+  for _ in $(seq 1 50); do
+    if grep -q 'event=config_reload' "$work/signetd.log"; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+check "SIGHUP reloads the config" reload
+stop() {
+  kill -TERM "$signetd_pid"
+  local rc=0
+  wait "$signetd_pid" || rc=$?
+  signetd_pid=""
+  [ "$rc" -eq 0 ] && grep -q 'event=stop' "$work/signetd.log"
+}
+check "SIGTERM stops signetd cleanly" stop
+check "no PIN reaches the log" bash -c "! grep -qF -- \"\$(cat '$state/softhsm/pin')\" '$work/signetd.log'"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,122 @@
+#include "tools/signetd/logging_handler.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tools/signetd/log.h"
+
+namespace signet {
+namespace {
+
+namespace pb = ipc::pb;
+namespace logf = signet::logf;
+
+// The subject of each item of a request (the raw key for signatures), by index.
+std::vector<std::string> Subjects(const pb::Request& request) {
+  std::vector<std::string> out;
+  switch (request.operation_case()) {
+    case pb::Request::kMintJwtSvid:
+      for (const auto& item : request.mint_jwt_svid().items()) {
+        out.push_back(item.spiffe_id());
+      }
+      break;
+    case pb::Request::kMintAccessToken:
+      for (const auto& item : request.mint_access_token().items()) {
+        out.push_back(item.subject());
+      }
+      break;
+    case pb::Request::kIssueX509Svid:
+      for (const auto& item : request.issue_x509_svid().items()) {
+        out.push_back(item.spiffe_id());
+      }
+      break;
+    case pb::Request::kSignDigest:
+      for (const auto& item : request.sign_digest().items()) {
+        out.push_back(item.key_name());
+      }
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+void LogFailure(const ipc::Caller& caller, std::string_view op, const std::string& subject,
+                const pb::Error& error) {
+  Status status = ipc::StatusFromError(error);
+  std::string_view event = logf::kRequestFailed;
+  logf::Level level = logf::Level::kInfo;
+  switch (status.code()) {
+    case Code::kPermissionDenied:
+      event = logf::kCallerRefused;
+      level = logf::Level::kWarn;
+      break;
+    case Code::kDeviceError:
+    case Code::kUnavailable:
+    case Code::kWrongPin:
+    case Code::kPinLocked:
+    case Code::kInternal:
+      event = logf::kBackendError;
+      level = logf::Level::kError;
+      break;
+    default:
+      break;
+  }
+  logf::LogEvent(level, event,
+                 {{logf::kCaller, caller.spiffe_id},
+                  {logf::kOperation, std::string(op)},
+                  {logf::kSubject, subject},
+                  {logf::kCode, error.code()},
+                  {logf::kError, error.message()}});
+}
+
+template <typename Items>
+void LogItems(const ipc::Caller& caller, std::string_view op,
+              const std::vector<std::string>& subjects, const Items& items) {
+  for (int i = 0; i < items.size(); ++i) {
+    if (items.Get(i).has_error()) {
+      std::string subject = static_cast<size_t>(i) < subjects.size() ? subjects[i] : "";
+      LogFailure(caller, op, subject, items.Get(i).error());
+    }
+  }
+}
+
+void LogResponse(const ipc::Caller& caller, std::string_view op,
+                 const std::vector<std::string>& subjects, const pb::Response& response) {
+  switch (response.result_case()) {
+    case pb::Response::kError:
+      LogFailure(caller, op, subjects.empty() ? "" : subjects.front(), response.error());
+      break;
+    case pb::Response::kMintJwtSvid:
+      LogItems(caller, op, subjects, response.mint_jwt_svid().items());
+      break;
+    case pb::Response::kMintAccessToken:
+      LogItems(caller, op, subjects, response.mint_access_token().items());
+      break;
+    case pb::Response::kIssueX509Svid:
+      LogItems(caller, op, subjects, response.issue_x509_svid().items());
+      break;
+    case pb::Response::kSignDigest:
+      LogItems(caller, op, subjects, response.sign_digest().items());
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+void LoggingHandler::Handle(const ipc::Caller& caller, pb::Request request,
+                            ipc::ResponseCallback done) {
+  std::string op(ipc::OperationName(request));
+  std::vector<std::string> subjects = Subjects(request);
+  inner_.Handle(caller, std::move(request),
+                [caller, op = std::move(op), subjects = std::move(subjects),
+                 done = std::move(done)](pb::Response response) {
+                  LogResponse(caller, op, subjects, response);
+                  done(std::move(response));
+                });
+}
+
+}  // namespace signet
