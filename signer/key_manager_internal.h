@@ -68,6 +68,9 @@ void Transition(KeyRecord& record, KeyState to, TimePoint at, std::string_view b
 // The active key of a purpose (for x509-ca, of a CA role), or nullptr.
 KeyRecord* FindActive(Catalogue& catalogue, Purpose purpose, CaRole role);
 
+// The CA role rotation applies to for a purpose: intermediates for x509-ca.
+CaRole RoleFor(Purpose purpose);
+
 // The most recently prepared key of a purpose and role, or nullptr.
 KeyRecord* FindNewestPrepared(Catalogue& catalogue, Purpose purpose, CaRole role);
 
