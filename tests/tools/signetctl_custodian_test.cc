@@ -141,7 +141,7 @@ TEST_CASE("signetctl deny add, list and remove persist in the state directory",
   REQUIRE(ctl.Run("deny list --json", &out) == 0);
   boost::json::value listed = boost::json::parse(out);
   REQUIRE(listed.as_array().size() == 1);
-  CHECK(listed.as_array()[0].at("identity") == agent);
+  CHECK(listed.as_array()[0].at("identity").as_string() == agent);
   CHECK(listed.as_array()[0].at("reason") == "agent compromised");
   REQUIRE(ctl.Run("deny remove " + agent, &out) == 0);
   CHECK(ctl.Run("deny remove " + agent, &out) == 1);
