@@ -165,6 +165,10 @@ class Minter {
     std::string access_token_issuer;  // `iss` of access tokens; required for them
     Seconds x509_backdate{10};        // notBefore = now - backdate
     Seconds bundle_refresh_hint{300};
+    // Called with the audit fields of every credential handed out (on the thread
+    // that completes `done`, just before it). KeyManager::NoteIssued listens here
+    // to learn the latest expiry each key signed. Keep it short; never block.
+    std::function<void(const AuditFields&)> on_issued;
   };
 
   Minter(Options options, std::shared_ptr<const Clock> clock, std::shared_ptr<const Policy> policy,

@@ -53,6 +53,21 @@ StatusOr<Seconds> ResolveTtl(const Policy& policy, std::string_view caller, Oper
 Status CheckSpiffeSubject(std::string_view id, std::string_view trust_domain,
                           std::string_view role);
 
+// `done`, preceded by `hook(result.audit)` for every successful result.
+template <typename T>
+MintCallback<T> ReportIssued(const std::function<void(const AuditFields&)>& hook,
+                             MintCallback<T> done) {
+  if (!hook) {
+    return done;
+  }
+  return [hook, done = std::move(done)](StatusOr<T> result) {
+    if (result.ok()) {
+      hook(result->audit);
+    }
+    done(std::move(result));
+  };
+}
+
 // Runs an asynchronous Mint* call and waits for its result.
 template <typename T, typename Start>
 StatusOr<T> Wait(Start start) {

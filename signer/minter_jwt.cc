@@ -113,6 +113,7 @@ void SignAndFinish(std::shared_ptr<PendingJwt> pending, MintCallback<MintedToken
 
 void Minter::MintJwtSvid(const Caller& caller, JwtSvidRequest request,
                          MintCallback<MintedToken> done) {
+  done = minter_internal::ReportIssued<MintedToken>(options_.on_issued, std::move(done));
   auto pending = std::make_shared<PendingJwt>();
   auto prepare = [&]() -> Status {
     SIGNET_RETURN_IF_ERROR(minter_internal::CheckSpiffeSubject(
@@ -178,6 +179,7 @@ void Minter::MintJwtSvid(const Caller& caller, JwtSvidRequest request,
 
 void Minter::MintAccessToken(const Caller& caller, AccessTokenRequest request,
                              MintCallback<MintedToken> done) {
+  done = minter_internal::ReportIssued<MintedToken>(options_.on_issued, std::move(done));
   auto pending = std::make_shared<PendingJwt>();
   auto prepare = [&]() -> Status {
     if (request.subject.empty()) {

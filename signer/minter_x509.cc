@@ -47,6 +47,7 @@ StatusOr<MintedCertificate> FinishCert(PendingCert& p, StatusOr<Bytes> signature
 
 void Minter::MintX509Svid(const Caller& caller, X509SvidRequest request,
                           MintCallback<MintedCertificate> done) {
+  done = minter_internal::ReportIssued<MintedCertificate>(options_.on_issued, std::move(done));
   auto pending = std::make_shared<PendingCert>();
   auto prepare = [&]() -> Status {
     SIGNET_RETURN_IF_ERROR(minter_internal::CheckSpiffeSubject(
@@ -124,6 +125,7 @@ void Minter::MintX509Svid(const Caller& caller, X509SvidRequest request,
 
 void Minter::SignRaw(const Caller& caller, RawSignRequest request,
                      MintCallback<RawSignature> done) {
+  done = minter_internal::ReportIssued<RawSignature>(options_.on_issued, std::move(done));
   std::shared_ptr<SigningKey> key;
   std::shared_ptr<const minter_internal::VerifierMap> verifiers;
   AuditFields audit;

@@ -7,11 +7,19 @@
 //   signetctl jwks | bundle
 //   signetctl audit verify | query | checkpoints     (offline, on an audit log directory)
 //
+//   signetctl --daemon-config signetd.toml --state-dir DIR key|deny|ca|status ...
+//     custodian commands, offline against the state directory and the devices (custodian.h)
+//
 // The client config comes from --config or $SIGNET_CONFIG. Exit status: 0 on success, 1 when
 // signetd refused or failed the request, 2 for a usage or config error, 3 when the caller is
-// not allowed (permission_denied).
+// not allowed (permission_denied), 4 when the key lifecycle refuses a custodian command
+// (failed_precondition: e.g. destroying a key whose credentials are still valid).
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -21,6 +29,7 @@
 #include "tools/signetctl/audit_commands.h"
 #include "tools/signetctl/client_config.h"
 #include "tools/signetctl/commands.h"
+#include "tools/signetctl/custodian.h"
 
 namespace signet::ctl {
 namespace {
@@ -28,6 +37,39 @@ namespace {
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitPermission = 3;
+constexpr int kExitRefused = 4;
+
+int RunCustodian(const std::function<Status()>& command) {
+  Status status = command();
+  if (status.ok()) {
+    return 0;
+  }
+  std::cerr << "signetctl: " << status.ToString() << "\n";
+  switch (status.code()) {
+    case Code::kInvalidArgument:
+      return kExitUsage;
+    case Code::kPermissionDenied:
+    case Code::kWrongPin:
+    case Code::kPinLocked:
+      return kExitPermission;
+    case Code::kFailedPrecondition:
+      return kExitRefused;
+    default:
+      return kExitFailed;
+  }
+}
+
+// Destroying a key cannot be undone: unless --yes, the custodian types the kid back.
+bool ConfirmDestroy(const std::string& kid) {
+  if (::isatty(STDIN_FILENO) == 0) {
+    std::cerr << "signetctl: destroying '" << kid << "' needs --yes when stdin is not a terminal\n";
+    return false;
+  }
+  std::cerr << "Destroy key '" << kid << "' in its device for good? Type its kid to confirm: ";
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == kid;
+}
 
 // What the user can do about an error, by its code.
 std::string Hint(const Status& status, const ClientConfig& config) {
@@ -150,6 +192,76 @@ int main(int argc, char** argv) {
 
   signet::tools::AddAuditCommands(app);  // audit verify | query | checkpoints (offline)
 
+  // Custodian commands: offline, against the state directory and the devices.
+  // Not yet: the same commands through signetd over mTLS (an `admin` grant); see custodian.h.
+  CustodianEnv env;
+  const char* user = std::getenv("USER");
+  env.who = std::string("custodian:") + (user != nullptr ? user : "unknown");
+  app.add_option("--daemon-config", env.daemon_config, "signetd.toml naming the backends")
+      ->envname("SIGNETD_CONFIG");
+  app.add_option("--state-dir", env.state_dir, "signetd's state directory")
+      ->envname("SIGNET_STATE_DIR");
+  app.add_option("--as", env.who, "who the transition is recorded as done by");
+  app.add_flag("--json", env.json, "print JSON instead of a table");
+  app.add_flag("--allow-software-ca", env.allow_software_ca,
+               "let CA keys live in the software backend (development only)");
+
+  CLI::App* key = app.add_subcommand("key", "inspect and change keys in the catalogue");
+  key->require_subcommand(1);
+  CLI::App* key_list = key->add_subcommand("list", "list every key");
+  std::string kid;
+  CLI::App* key_show = key->add_subcommand("show", "show one key and its history");
+  key_show->add_option("KID", kid)->required();
+  std::string purpose;
+  std::string alg = "ES256";
+  std::string backend;
+  CLI::App* key_generate = key->add_subcommand("generate", "generate a prepared key");
+  key_generate->add_option("--purpose", purpose, "jwt, x509-ca, raw, audit")->required();
+  key_generate->add_option("--alg", alg, "ES256, ES384, EdDSA, PS256, RS256")
+      ->capture_default_str();
+  key_generate->add_option("--backend", backend, "backend name in signetd.toml")->required();
+  CLI::App* key_rotate = key->add_subcommand("rotate", "prepare a key and activate it now");
+  key_rotate->add_option("--purpose", purpose)->required();
+  CLI::App* key_activate = key->add_subcommand("activate", "make a prepared key sign");
+  key_activate->add_option("KID", kid)->required();
+  CLI::App* key_retire = key->add_subcommand("retire", "stop a key signing");
+  key_retire->add_option("KID", kid)->required();
+  bool force = false;
+  bool yes = false;
+  CLI::App* key_destroy = key->add_subcommand("destroy", "remove a key from its device");
+  key_destroy->add_option("KID", kid)->required();
+  key_destroy->add_flag("--force", force, "even while credentials it signed are valid");
+  key_destroy->add_flag("--yes", yes, "do not ask for confirmation");
+
+  CLI::App* deny = app.add_subcommand("deny", "terminate identities");
+  deny->require_subcommand(1);
+  std::string subject;
+  std::string reason;
+  CLI::App* deny_add = deny->add_subcommand("add", "refuse every credential for SUBJECT");
+  deny_add->add_option("SUBJECT", subject)->required();
+  deny_add->add_option("--reason", reason);
+  CLI::App* deny_list = deny->add_subcommand("list", "list terminated identities");
+  CLI::App* deny_remove = deny->add_subcommand("remove", "lift a termination");
+  deny_remove->add_option("SUBJECT", subject)->required();
+
+  CLI::App* ca = app.add_subcommand("ca", "the CA ceremony");
+  ca->require_subcommand(1);
+  CaArgs ca_args;
+  CLI::App* init_root = ca->add_subcommand("init-root", "root key and self-signed certificate");
+  CLI::App* issue_int =
+      ca->add_subcommand("issue-intermediate", "intermediate key certified by the root");
+  for (CLI::App* cmd : {init_root, issue_int}) {
+    cmd->add_option("--backend", ca_args.backend, "backend name in signetd.toml")->required();
+    cmd->add_option("--alg", ca_args.alg)->capture_default_str();
+    cmd->add_option("--cn", ca_args.common_name, "subject common name")->required();
+    cmd->add_option("--org", ca_args.organization);
+    cmd->add_option("--trust-domain", ca_args.trust_domain);
+    cmd->add_option("--ttl", ca_args.ttl)->capture_default_str();
+    cmd->add_option("--path-length", ca_args.path_length);
+  }
+
+  CLI::App* status_cmd = app.add_subcommand("status", "keys per purpose and state, deny list");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {
@@ -176,6 +288,50 @@ int main(int argc, char** argv) {
   }
   if (bundle_cmd->parsed()) {
     return Run(config_path, BuildBundleRequest());
+  }
+
+  std::ostream& out = std::cout;
+  if (key_list->parsed()) {
+    return RunCustodian([&] { return KeyList(env, out); });
+  }
+  if (key_show->parsed()) {
+    return RunCustodian([&] { return KeyShow(env, kid, out); });
+  }
+  if (key_generate->parsed()) {
+    return RunCustodian([&] { return KeyGenerate(env, purpose, alg, backend, out); });
+  }
+  if (key_rotate->parsed()) {
+    return RunCustodian([&] { return KeyRotate(env, purpose, out); });
+  }
+  if (key_activate->parsed()) {
+    return RunCustodian([&] { return KeyActivate(env, kid, out); });
+  }
+  if (key_retire->parsed()) {
+    return RunCustodian([&] { return KeyRetire(env, kid, out); });
+  }
+  if (key_destroy->parsed()) {
+    if (!yes && !ConfirmDestroy(kid)) {
+      return 2;
+    }
+    return RunCustodian([&] { return KeyDestroy(env, kid, force, out); });
+  }
+  if (deny_add->parsed()) {
+    return RunCustodian([&] { return DenyAdd(env, subject, reason, out); });
+  }
+  if (deny_list->parsed()) {
+    return RunCustodian([&] { return DenyList(env, out); });
+  }
+  if (deny_remove->parsed()) {
+    return RunCustodian([&] { return DenyRemove(env, subject, out); });
+  }
+  if (init_root->parsed()) {
+    return RunCustodian([&] { return CaInitRoot(env, ca_args, out); });
+  }
+  if (issue_int->parsed()) {
+    return RunCustodian([&] { return CaIssueIntermediate(env, ca_args, out); });
+  }
+  if (status_cmd->parsed()) {
+    return RunCustodian([&] { return ShowStatus(env, out); });
   }
   return 0;  // an audit subcommand ran in its callback
 }

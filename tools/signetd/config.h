@@ -89,6 +89,8 @@ struct DaemonConfig {
   std::string policy_file;  // set when policy_file was given, for reloads
 
   std::string audit_dir;  // "" disables the audit log
+  std::string
+      state_dir;  // deny list (and key catalogue) kept here; "" keeps the deny list in memory
 
   const KeyConfig* FindKey(const std::string& id) const;
   const BackendConfig* FindBackend(const std::string& name) const;

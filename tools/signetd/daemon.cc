@@ -6,6 +6,7 @@
 #include "ipc/metrics.h"
 #include "ipc/minter_handler.h"
 #include "ipc/server.h"
+#include "signer/deny_list_store.h"
 #include "signer/ossl.h"
 #include "tools/common/pem.h"
 #include "tools/signetd/audit_handler.h"
@@ -133,6 +134,7 @@ StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const DaemonConfig& conf
 struct Daemon::Parts {
   ipc::MetricsRegistry metrics;
   std::shared_ptr<DenyList> deny_list = std::make_shared<DenyList>();
+  std::unique_ptr<DenyListStore> deny_store;  // set when the config names a state_dir
   std::unique_ptr<Minter> minter;
   std::unique_ptr<audit::AuditLog> audit_log;  // outlives every handler that appends to it
   std::unique_ptr<ipc::MinterHandler> handler;
@@ -162,6 +164,11 @@ Status Daemon::Start(const DaemonConfig& config) {
                     {logf::kError,
                      "no [[caller]]: every request "
                      "will be refused"}});
+  }
+
+  if (!config_.state_dir.empty()) {
+    SIGNET_ASSIGN_OR_RETURN(parts_->deny_store,
+                            DenyListStore::Open(config_.state_dir, parts_->deny_list));
   }
 
   Minter::Options minter_options;
@@ -238,6 +245,16 @@ void Daemon::Reload(const std::string& config_path) {
   }
   if (parts_ == nullptr || parts_->minter == nullptr) {
     return;
+  }
+
+  // A custodian's `signetctl deny` wrote the state directory: take it in now.
+  // Not yet: a watch on the file, so no SIGHUP is needed.
+  if (parts_->deny_store) {
+    Status deny = parts_->deny_store->Reload();
+    if (!deny.ok()) {
+      logf::LogEvent(logf::Level::kError, logf::kConfigError,
+                     {{logf::kConfig, parts_->deny_store->path()}, {logf::kError, deny.message()}});
+    }
   }
 
   // Not yet: changed listen addresses, backends or keys need a restart; only the policy and
