@@ -119,7 +119,21 @@ double MetricsRegistry::Value(std::string_view name, const Labels& labels) const
   return series == family->second.series.end() ? 0 : series->second.value;
 }
 
-std::string MetricsRegistry::RenderPrometheus() const {
+void MetricsRegistry::AddCollector(std::function<void(MetricsRegistry&)> collector) {
+  std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collector));
+}
+
+std::string MetricsRegistry::RenderPrometheus() {
+  std::vector<std::function<void(MetricsRegistry&)>> collectors;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+  }
+  for (const auto& collect : collectors) {
+    collect(*this);
+  }
+
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& [name, family] : families_) {

@@ -11,6 +11,7 @@
 // request rates one process serves, and shows up in profiles first if not.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -37,8 +38,12 @@ class MetricsRegistry {
   // The current value of a counter or gauge series; 0 when it does not exist.
   double Value(std::string_view name, const Labels& labels) const;
 
-  // Every family, in name order, as Prometheus text.
-  std::string RenderPrometheus() const;
+  // Adds a function that refreshes values read from elsewhere (a gauge of the audit log's
+  // state, say); every collector runs, without the registry's lock held, before each render.
+  void AddCollector(std::function<void(MetricsRegistry&)> collector);
+
+  // Runs the collectors, then renders every family, in name order, as Prometheus text.
+  std::string RenderPrometheus();
 
  private:
   enum class Type { kCounter, kGauge, kHistogram };
@@ -57,6 +62,7 @@ class MetricsRegistry {
 
   mutable std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;
+  std::vector<std::function<void(MetricsRegistry&)>> collectors_;
 };
 
 }  // namespace signet::ipc

@@ -56,14 +56,17 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 
 }  // namespace
 
-Status WriteFileAtomically(const std::string& path, std::string_view contents) {
+Status WriteFileAtomically(const std::string& path, std::string_view contents, int mode) {
   std::filesystem::path target(path);
   std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
 
-  Fd file(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  Fd file(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (file.get() < 0) {
     return Errno("open", tmp);
+  }
+  if (::fchmod(file.get(), static_cast<mode_t>(mode)) != 0) {  // the umask must not widen it
+    return Errno("fchmod", tmp);
   }
   SIGNET_RETURN_IF_ERROR(WriteAll(file.get(), contents, tmp));
   if (::fsync(file.get()) != 0) {

@@ -18,8 +18,9 @@
 
 namespace signet {
 
-// Replaces `path` with `contents` (mode 0600). Errors name the failing call and path.
-Status WriteFileAtomically(const std::string& path, std::string_view contents);
+// Replaces `path` with `contents`, created with `mode`. Errors name the failing call and
+// path; a failure leaves the previous file in place.
+Status WriteFileAtomically(const std::string& path, std::string_view contents, int mode = 0600);
 
 // The whole file, or std::nullopt when it does not exist.
 StatusOr<std::optional<std::string>> ReadFileIfExists(const std::string& path);

@@ -90,6 +90,15 @@ std::string Base64Encode(ByteView bytes) {
   return Base64With(bytes, kBase64, true);
 }
 
+std::string PemEncode(std::string_view type, ByteView der) {
+  std::string b64 = Base64Encode(der);
+  std::string out = "-----BEGIN " + std::string(type) + "-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) {
+    out += b64.substr(i, 64) + "\n";
+  }
+  return out + "-----END " + std::string(type) + "-----\n";
+}
+
 StatusOr<Bytes> Base64UrlDecode(std::string_view text) {
   std::array<int, 256> value;
   value.fill(-1);

@@ -36,4 +36,7 @@ StatusOr<Bytes> Base64UrlDecode(std::string_view text);
 // RFC 4648 section 4 with padding, as PEM and x5c use it.
 std::string Base64Encode(ByteView bytes);
 
+// One PEM block (RFC 7468) of DER bytes, e.g. type "CERTIFICATE", ending in a newline.
+std::string PemEncode(std::string_view type, ByteView der);
+
 }  // namespace signet

@@ -222,12 +222,7 @@ StatusOr<ossl::X509Ptr> ParseCertificate(ByteView der) {
 }
 
 std::string CertificatePem(ByteView der) {
-  std::string b64 = Base64Encode(der);
-  std::string pem = "-----BEGIN CERTIFICATE-----\n";
-  for (size_t i = 0; i < b64.size(); i += 64) {
-    pem += b64.substr(i, 64) + "\n";
-  }
-  return pem + "-----END CERTIFICATE-----\n";
+  return PemEncode("CERTIFICATE", der);
 }
 
 std::string SubjectKeyIdHex(const X509* cert) {

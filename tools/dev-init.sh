@@ -75,6 +75,7 @@ ref_of() { awk -v label="$1" '$1 == label { print $2 }' <<<"$refs"; }
 intermediate_ref="$(ref_of dev-intermediate-ca)"
 jwt_ref="$(ref_of jwt-es256-1)"
 raw_ref="$(ref_of raw-es256-1)"
+audit_ref="$(ref_of audit-es256-1)"
 
 # --- development PKI for mTLS (openssl CLI) ------------------------------------------------
 pki="$state_dir/pki"
@@ -139,6 +140,13 @@ id = "raw-es256-1"
 backend = "hsm"
 purpose = "raw"
 ref = "$raw_ref"
+
+# Signs the audit log's checkpoints.
+[[key]]
+id = "audit-es256-1"
+backend = "hsm"
+purpose = "audit"
+ref = "$audit_ref"
 
 [minter]
 jwt_key = "jwt-es256-1"

@@ -11,6 +11,7 @@
 #include "backends/tpm/tpm_device.h"
 #include "backends/tpm/tpm_key_ref.h"
 #include "backends/tpm/tpm_keys.h"
+#include "signer/atomic_file.h"
 #include "signer/batch_executor.h"
 #include "signer/signature.h"
 
@@ -255,12 +256,12 @@ StatusOr<std::shared_ptr<SigningKey>> TpmBackend::GenerateKey(const KeySpec& spe
     desc.blobs.priv = TPM2B_PRIVATE{};  // the key lives in the TPM; the blob is not needed
     if (!impl->options.key_dir.empty()) {
       std::string record = tpm::HandleHex(*desc.persistent_handle) + "\n";
-      stored = tpm::WriteFileAtomically(impl->RecordPath(spec.label), AsBytes(record));
+      stored = WriteFileAtomically(impl->RecordPath(spec.label), record);
     }
   } else {
     ref.blob_path = impl->BlobPath(spec.label);
     StatusOr<Bytes> file = tpm::MarshalKeyFile(desc.blobs);
-    stored = file.ok() ? tpm::WriteFileAtomically(ref.blob_path, *file) : file.status();
+    stored = file.ok() ? WriteFileAtomically(ref.blob_path, AsText(*file)) : file.status();
   }
   if (!stored.ok()) {
     if (persistent) {

@@ -260,44 +260,6 @@ StatusOr<KeyBlobs> UnmarshalKeyFile(ByteView file, const std::string& path) {
   return blobs;
 }
 
-Status WriteFileAtomically(const std::string& path, ByteView data) {
-  std::string tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return Status(Code::kPermissionDenied,
-                  "cannot create " + tmp + ": " + std::string(std::strerror(errno)));
-  }
-  size_t written = 0;
-  while (written < data.size()) {
-    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    written += static_cast<size_t>(n);
-  }
-  bool ok = written == data.size() && ::fsync(fd) == 0;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return Status(Code::kDeviceError, "cannot write " + path + ": " + why);
-  }
-
-  // Make the rename itself durable: a key reference handed out must find its file.
-  size_t slash = path.find_last_of('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return OkStatus();
-}
-
 StatusOr<Bytes> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -51,9 +51,6 @@ struct KeyBlobs {
 StatusOr<Bytes> MarshalKeyFile(const KeyBlobs& blobs);
 StatusOr<KeyBlobs> UnmarshalKeyFile(ByteView file, const std::string& path);
 
-// Writes `data` to `path` with mode 0600 through a temporary file and a rename.
-Status WriteFileAtomically(const std::string& path, ByteView data);
-
 // Reads a whole file; kNotFound when it does not exist.
 StatusOr<Bytes> ReadWholeFile(const std::string& path);
 

@@ -214,6 +214,18 @@ reload() {
   return 1
 }
 check "SIGHUP reloads the config" reload
+policy_changes_recorded() {
+  "$signetctl" audit query --dir "$state/audit" --op policy.load | grep -q '"caller":"signetd"'
+  "$signetctl" audit query --dir "$state/audit" --op policy.reload | grep -q '"result":"granted"'
+}
+check "the policy loaded at start and reloaded on SIGHUP is recorded in the audit log" \
+  policy_changes_recorded
+health_serving() {
+  curl -sf --cacert "$state/pki/ca.pem" "https://127.0.0.1:$https_port/healthz"
+  curl -sf --cacert "$state/pki/ca.pem" "https://127.0.0.1:$https_port/metrics" |
+    grep -q '^signet_audit_writable 1'
+}
+check "health is serving and metrics show the audit log writable" health_serving
 stop() {
   kill -TERM "$signetd_pid"
   local rc=0

@@ -1,9 +1,7 @@
 #include "tools/common/pem.h"
 
-#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <unistd.h>
 
 #include <cstdio>
 
@@ -43,13 +41,11 @@ StatusOr<std::vector<Bytes>> ReadCertificatesPem(const std::string& path) {
 }
 
 std::string CertificateToPem(ByteView der) {
-  std::string b64 = Base64Encode(der);
-  std::string out = "-----BEGIN CERTIFICATE-----\n";
-  for (size_t i = 0; i < b64.size(); i += 64) {
-    out += b64.substr(i, 64) + "\n";
-  }
-  out += "-----END CERTIFICATE-----\n";
-  return out;
+  return PemEncode("CERTIFICATE", der);
+}
+
+std::string PublicKeyToPem(ByteView spki_der) {
+  return PemEncode("PUBLIC KEY", spki_der);
 }
 
 bool IsSelfSigned(ByteView der) {
@@ -66,30 +62,6 @@ bool IsSelfSigned(ByteView der) {
   bool ok = key != nullptr && X509_verify(cert.get(), key) == 1;
   ERR_clear_error();
   return ok;
-}
-
-Status WriteFileAtomically(const std::string& path, const std::string& contents, int mode) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) {
-    return Status(Code::kFailedPrecondition, "open " + tmp + " for writing failed");
-  }
-  size_t written = 0;
-  while (written < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n <= 0) {
-      ::close(fd);
-      return Status(Code::kFailedPrecondition, "write " + tmp + " failed");
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    return Status(Code::kFailedPrecondition, "fsync " + tmp + " failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status(Code::kFailedPrecondition, "rename " + tmp + " to " + path + " failed");
-  }
-  return OkStatus();
 }
 
 }  // namespace signet

@@ -18,10 +18,10 @@ StatusOr<std::vector<Bytes>> ReadCertificatesPem(const std::string& path);
 // One certificate as a PEM block ending in a newline.
 std::string CertificateToPem(ByteView der);
 
+// A DER SubjectPublicKeyInfo as a PUBLIC KEY PEM block ending in a newline.
+std::string PublicKeyToPem(ByteView spki_der);
+
 // True when the certificate's issuer equals its subject and its own key verifies it.
 bool IsSelfSigned(ByteView der);
-
-// Writes `contents` to `path` through a temporary file and a rename, with mode `mode`.
-Status WriteFileAtomically(const std::string& path, const std::string& contents, int mode);
 
 }  // namespace signet

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backends/pkcs11/pkcs11_backend.h"
+#include "signer/atomic_file.h"
 #include "signer/ca.h"
 #include "signer/clock.h"
 #include "tools/common/pem.h"
@@ -38,6 +39,7 @@ constexpr const char* kRootLabel = "dev-root-ca";
 constexpr const char* kIntermediateLabel = "dev-intermediate-ca";
 constexpr const char* kJwtLabel = "jwt-es256-1";
 constexpr const char* kRawLabel = "raw-es256-1";
+constexpr const char* kAuditLabel = "audit-es256-1";
 
 constexpr Seconds kRootTtl{Seconds(10LL * 365 * 24 * 3600)};
 constexpr Seconds kIntermediateTtl{Seconds(2LL * 365 * 24 * 3600)};
@@ -67,6 +69,7 @@ Status DevInit(const DevInitOptions& options) {
                           Generate(*backend, kIntermediateLabel, Purpose::kX509Ca));
   SIGNET_ASSIGN_OR_RETURN(auto jwt, Generate(*backend, kJwtLabel, Purpose::kJwt));
   SIGNET_ASSIGN_OR_RETURN(auto raw, Generate(*backend, kRawLabel, Purpose::kRaw));
+  SIGNET_ASSIGN_OR_RETURN(auto audit, Generate(*backend, kAuditLabel, Purpose::kAudit));
 
   SystemClock clock;
   CaCertificateSpec root_spec;
@@ -90,11 +93,14 @@ Status DevInit(const DevInitOptions& options) {
       WriteFileAtomically(options.out_dir + "/root.pem", CertificateToPem(root_der), 0644));
   SIGNET_RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/intermediate.pem",
                                              CertificateToPem(intermediate_der), 0644));
+  SIGNET_RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/audit.pub.pem",
+                                             PublicKeyToPem(audit->public_key().spki_der), 0644));
 
   std::cout << kRootLabel << " " << root->ref() << "\n"
             << kIntermediateLabel << " " << intermediate->ref() << "\n"
             << kJwtLabel << " " << jwt->ref() << "\n"
-            << kRawLabel << " " << raw->ref() << "\n";
+            << kRawLabel << " " << raw->ref() << "\n"
+            << kAuditLabel << " " << audit->ref() << "\n";
   return OkStatus();
 }
 

@@ -353,6 +353,8 @@ StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view text, const std::strin
   SIGNET_RETURN_IF_ERROR(RefuseInlineSecrets(root));
   SIGNET_ASSIGN_OR_RETURN(config.trust_domain, root.RequiredString("trust_domain"));
   SIGNET_ASSIGN_OR_RETURN(config.audit_dir, root.OptionalPath("audit_dir"));
+  SIGNET_ASSIGN_OR_RETURN(config.audit_checkpoint_records,
+                          root.OptionalInteger("audit_checkpoint_records", 10000, 1, 100000000));
   SIGNET_ASSIGN_OR_RETURN(config.state_dir, root.OptionalPath("state_dir"));
 
   SIGNET_ASSIGN_OR_RETURN(auto log, root.OptionalTable("log"));

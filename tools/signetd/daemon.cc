@@ -10,6 +10,7 @@
 #include "signer/ossl.h"
 #include "tools/common/pem.h"
 #include "tools/signetd/audit_handler.h"
+#include "tools/signetd/audit_watch.h"
 #include "tools/signetd/log.h"
 #include "tools/signetd/logging_handler.h"
 
@@ -112,6 +113,7 @@ StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const DaemonConfig& conf
                                                         const KeyRing& ring) {
   audit::AuditLog::Options options;
   options.dir = config.audit_dir;
+  options.checkpoint_every_records = static_cast<uint64_t>(config.audit_checkpoint_records);
   for (const auto& [kid, loaded] : ring.keys()) {
     if (loaded.config->purpose == Purpose::kAudit) {
       options.checkpoint_key = loaded.key;
@@ -128,6 +130,26 @@ StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const DaemonConfig& conf
   return log;
 }
 
+// Records a change of what signetd enforces (the policy, the deny list) in the audit log.
+// A failure is logged: the change has already happened and must not be undone for it.
+void RecordChange(audit::AuditLog* log, std::string op, std::string subject, std::string reason,
+                  std::string_view content) {
+  if (log == nullptr) {
+    return;
+  }
+  audit::AuditRecord record;
+  record.caller = "signetd";
+  record.op = std::move(op);
+  record.subject = std::move(subject);
+  record.reason = std::move(reason);
+  record.digest = audit::Sha256Hex(content);
+  StatusOr<uint64_t> seq = log->AppendAndWait(std::move(record));
+  if (!seq.ok()) {
+    logf::LogEvent(logf::Level::kError, logf::kAuditFailed,
+                   {{logf::kError, seq.status().ToString()}});
+  }
+}
+
 }  // namespace
 
 // Declared in the order they are built; destroyed in reverse: listeners first.
@@ -137,6 +159,7 @@ struct Daemon::Parts {
   std::unique_ptr<DenyListStore> deny_store;  // set when the config names a state_dir
   std::unique_ptr<Minter> minter;
   std::unique_ptr<audit::AuditLog> audit_log;  // outlives every handler that appends to it
+  std::unique_ptr<AuditWatch> audit_watch;     // set with audit_log
   std::unique_ptr<ipc::MinterHandler> handler;
   std::unique_ptr<AuditingHandler> auditing;  // wraps handler when audit_dir is set
   std::unique_ptr<LoggingHandler> logging;    // wraps handler; the server calls this one
@@ -180,11 +203,20 @@ Status Daemon::Start(const DaemonConfig& config) {
   SIGNET_ASSIGN_OR_RETURN(KeySet minter_keys, BuildMinterKeys(config_, *keys_));
   parts_->minter->SetKeys(std::move(minter_keys));
 
-  parts_->handler =
-      std::make_unique<ipc::MinterHandler>(*parts_->minter, ipc::MinterHandler::Options{});
-  ipc::RequestHandler* inner = parts_->handler.get();
   if (!config_.audit_dir.empty()) {
     SIGNET_ASSIGN_OR_RETURN(parts_->audit_log, OpenAuditLog(config_, *keys_));
+    parts_->audit_watch = std::make_unique<AuditWatch>(*parts_->audit_log, parts_->metrics);
+  }
+  RecordChange(parts_->audit_log.get(), "policy.load", config_.policy_source,
+               std::to_string(shared_policy->grants().size()) + " caller grants",
+               config_.policy_text);
+  AuditWatch* watch = parts_->audit_watch.get();
+  auto health = [watch] { return watch != nullptr ? watch->Health() : OkStatus(); };
+
+  parts_->handler =
+      std::make_unique<ipc::MinterHandler>(*parts_->minter, ipc::MinterHandler::Options{health});
+  ipc::RequestHandler* inner = parts_->handler.get();
+  if (parts_->audit_log != nullptr) {
     parts_->auditing =
         std::make_unique<AuditingHandler>(*inner, *parts_->audit_log, config_.x509_ca_key);
     inner = parts_->auditing.get();
@@ -202,7 +234,7 @@ Status Daemon::Start(const DaemonConfig& config) {
     documents.bundle_json = [minter] {
       return DocumentOrEmpty(minter->SpiffeBundleJson(), "get_bundle");
     };
-    documents.health = [] { return OkStatus(); };
+    documents.health = health;
     SIGNET_ASSIGN_OR_RETURN(
         parts_->https, ipc::HttpsServer::Start(options, documents, &parts_->metrics, LogIpcEvent));
     logf::LogEvent(
@@ -254,6 +286,14 @@ void Daemon::Reload(const std::string& config_path) {
     if (!deny.ok()) {
       logf::LogEvent(logf::Level::kError, logf::kConfigError,
                      {{logf::kConfig, parts_->deny_store->path()}, {logf::kError, deny.message()}});
+    } else {
+      std::vector<std::string> denied = parts_->deny_list->Snapshot();
+      std::string joined;
+      for (const std::string& identity : denied) {
+        joined += identity + "\n";
+      }
+      RecordChange(parts_->audit_log.get(), "deny_list.reload", parts_->deny_store->path(),
+                   std::to_string(denied.size()) + " denied identities", joined);
     }
   }
 
@@ -261,6 +301,9 @@ void Daemon::Reload(const std::string& config_path) {
   // the contents of the TLS files are reloaded.
   auto shared_policy = std::make_shared<const Policy>(std::move(policy).value());
   parts_->minter->SetPolicy(shared_policy);
+  RecordChange(parts_->audit_log.get(), "policy.reload", fresh->policy_source,
+               std::to_string(shared_policy->grants().size()) + " caller grants",
+               fresh->policy_text);
 
   Status tls = parts_->server ? parts_->server->Reload() : OkStatus();
   if (tls.ok() && parts_->https) {
