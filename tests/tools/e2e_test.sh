@@ -215,15 +215,19 @@ reload() {
 }
 check "SIGHUP reloads the config" reload
 policy_changes_recorded() {
-  "$signetctl" audit query --dir "$state/audit" --op policy.load | grep -q '"caller":"signetd"'
-  "$signetctl" audit query --dir "$state/audit" --op policy.reload | grep -q '"result":"granted"'
+  local loaded reloaded
+  loaded="$("$signetctl" audit query --dir "$state/audit" --op policy.load)"
+  reloaded="$("$signetctl" audit query --dir "$state/audit" --op policy.reload)"
+  grep -q '"caller":"signetd"' <<<"$loaded"
+  grep -q '"result":"granted"' <<<"$reloaded"
 }
 check "the policy loaded at start and reloaded on SIGHUP is recorded in the audit log" \
   policy_changes_recorded
 health_serving() {
   curl -sf --cacert "$state/pki/ca.pem" "https://127.0.0.1:$https_port/healthz"
-  curl -sf --cacert "$state/pki/ca.pem" "https://127.0.0.1:$https_port/metrics" |
-    grep -q '^signet_audit_writable 1'
+  local metrics
+  metrics="$(curl -sf --cacert "$state/pki/ca.pem" "https://127.0.0.1:$https_port/metrics")"
+  grep -q '^signet_audit_writable 1' <<<"$metrics"
 }
 check "health is serving and metrics show the audit log writable" health_serving
 stop() {
