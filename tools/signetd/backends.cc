@@ -117,7 +117,8 @@ StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(const DaemonConfig& config) {
                     {logf::kBackend, key_config.backend},
                     {logf::kPurpose, std::string(PurposeName(key_config.purpose))},
                     {logf::kAlgorithm, std::string(AlgorithmName((*key)->algorithm()))}});
-    set->keys_[key_config.id] = LoadedKey{&key_config, std::move(key).value()};
+    set->keys_[key_config.id] =
+        LoadedKey{&key_config, std::move(key).value(), backend.capabilities().verifies_signatures};
   }
   return set;
 }
