@@ -11,6 +11,7 @@
 #
 #   tools/bench.sh [--seconds S]        S: length of each measured case (default 3)
 #   SIGNET_BENCH_NO_BUILD=1 tools/bench.sh   skip deps + build (build/ already up to date)
+#   SIGNET_BENCH_KEEP=1 tools/bench.sh       keep the state directory (to profile by hand)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds=3
@@ -43,7 +44,14 @@ stop_server() {
   fi
   server_pid=""
 }
-cleanup() { stop_server; rm -rf "$work"; }
+cleanup() {
+  stop_server
+  if [ -n "${SIGNET_BENCH_KEEP:-}" ]; then
+    echo "bench.sh: state kept in $work (configs: state/*.toml)" >&2
+  else
+    rm -rf "$work"
+  fi
+}
 trap cleanup EXIT
 
 free_port() {
