@@ -65,10 +65,12 @@ print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]]
 ratio() {  # ratio NAME MEASURED LIMIT OP TARGET
   "$python" - "$@" <<'PY'
 import sys
-name, measured, limit, op, target = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+name, op = sys.argv[1], sys.argv[4]
+measured, limit, target = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[5])
 value = measured / limit if limit > 0 else float("nan")
 ok = value >= target if op == ">=" else value <= target
-print(f"RATIO {name} {measured:.0f}/{limit:.0f} = {value:.2f} (target {'≥' if op == '>=' else '≤'} {target:g})"
+sign = "≥" if op == ">=" else "≤"
+print(f"RATIO {name} {measured:.0f}/{limit:.0f} = {value:.2f} (target {sign} {target:g})"
       f"{'' if ok else '  MISSED'}")
 PY
 }
@@ -105,7 +107,8 @@ for n in 1 2 3 4; do
 done
 
 # The dev-init config signs with SoftHSM keys; the others swap the [[backend]]/[[key]] tables.
-policy="$(sed -n '/^\[\[caller\]\]/,$p' "$state/signetd.toml" | sed 's/raw_keys = .*/raw_keys = ["raw-es256-1", "raw-sw", "raw-slow"]/')"
+policy="$(sed -n '/^\[\[caller\]\]/,$p' "$state/signetd.toml" |
+  sed 's/raw_keys = .*/raw_keys = ["raw-es256-1", "raw-sw", "raw-slow"]/')"
 write_config() {  # write_config FILE AUDIT(yes/no) BACKEND_TOML
   {
     echo 'trust_domain = "example.org"'
@@ -177,13 +180,15 @@ jwt_key = "jwt-slow"
 write_config "$state/sw.toml" no "$software_tables"
 write_config "$state/sw-audit.toml" yes "$software_tables"
 write_config "$state/slow.toml" no "$slow_tables"
+td=example.org
 for n in 1 2 3 4; do
   echo "$policy" |
-    sed "s|^id = \"spiffe://example.org/identity-server\"|id = \"spiffe://example.org/bench-idle/$n\"|" \
+    sed "s|^id = \"spiffe://$td/identity-server\"|id = \"spiffe://$td/bench-idle/$n\"|" \
       >>"$state/sw.toml"
 done
 grep -v '^audit_dir' "$state/signetd.toml" >"$state/hsm.toml"
-jwt_hsm_ref="$(awk '/^id = "jwt-es256-1"/ { found = 1 } found && /^ref = / { gsub(/"/, "", $3); print $3; exit }' "$state/signetd.toml")"
+jwt_hsm_ref="$(awk '/^id = "jwt-es256-1"/ { found = 1 }
+  found && /^ref = / { gsub(/"/, "", $3); print $3; exit }' "$state/signetd.toml")"
 
 # --- running signetd and the load -----------------------------------------------------------
 start_server() {  # start_server CONFIG
@@ -235,7 +240,8 @@ load digest_sw --mix digest --raw-key raw-sw "${heavy[@]}"
 load x509_sw --mix x509 "${heavy[@]}"
 load idle_latency --mix jwt --connections 1 --in-flight 1 --batch 1
 load max_single --mix jwt --connections 4 --in-flight 32 --batch 1
-half="$("$python" -c "print(int(float('$(json_field "$work/max_single.json" items_per_second)') / 2))")"
+max_single="$(json_field "$work/max_single.json" items_per_second)"
+half="$("$python" -c "print(int(float('$max_single') / 2))")"
 load half_load --mix jwt --connections 4 --in-flight 256 --batch 1 --rate "$half"
 
 # --- 1,000 idle connections: signetd's resident memory ----------------------------------------
@@ -259,7 +265,8 @@ connected=0
 for n in 1 2 3 4; do
   connected=$((connected + $(json_field "$work/idle$n.json" connected 2>/dev/null || echo 0)))
 done
-echo "{\"mode\":\"idle-total\",\"connected\":$connected,\"server_rss_peak_mib\":$((rss_max / 1024))}"
+printf '{"mode":"idle-total","connected":%d,"server_rss_peak_mib":%d}\n' "$connected" \
+  "$((rss_max / 1024))"
 
 # --- durable audit on ---------------------------------------------------------------------------
 start_server "$state/sw-audit.toml"

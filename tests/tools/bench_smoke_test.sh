@@ -32,8 +32,23 @@ export SOFTHSM2_CONF="$state/softhsm/softhsm2.conf"
 # Add a slow-test backend holding one raw key, and grant it; no audit, no HTTPS.
 sed -i -e '/^audit_dir/d' -e '/^\[https\]/,/^listen/d' \
   -e 's/^raw_keys = .*/raw_keys = ["raw-es256-1", "raw-slow"]/' "$state/signetd.toml"
-sed -i 's/^\[minter\]/[[backend]]\nname = "slow"\ntype = "slow-test"\nlatency_us = 1000\nsessions = 4\n\n[[key]]\nid = "raw-slow"\nbackend = "slow"\npurpose = "raw"\nref = "slow-test:label=raw-slow;alg=ES256"\n\n[minter]/' \
-  "$state/signetd.toml"
+cat >"$work/slow.toml" <<'TOML'
+[[backend]]
+name = "slow"
+type = "slow-test"
+latency_us = 1000
+sessions = 4
+
+[[key]]
+id = "raw-slow"
+backend = "slow"
+purpose = "raw"
+ref = "slow-test:label=raw-slow;alg=ES256"
+
+TOML
+awk -v extra="$work/slow.toml" '/^\[minter\]/ { while ((getline line < extra) > 0) print line }
+  { print }' "$state/signetd.toml" >"$work/with-slow.toml"
+mv "$work/with-slow.toml" "$state/signetd.toml"
 
 "$signetd" --config "$state/signetd.toml" 2>"$work/signetd.log" &
 pid=$!
