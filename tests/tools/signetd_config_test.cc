@@ -200,5 +200,22 @@ TEST_CASE("signetd config reads a TPM backend and requires its auth source") {
             .find("backend[1].session: expected hmac or password") != std::string::npos);
 }
 
+TEST_CASE("signetd config reads a slow-test backend with its latency and sessions") {
+  std::string slow =
+      "[[backend]]\nname = \"slow\"\ntype = \"slow-test\"\nlatency_us = 1500\nsessions = 8\n\n";
+  std::string text =
+      Replace(kValid, "[[backend]]\nname = \"soft\"", slow + "[[backend]]\nname = \"soft\"");
+  StatusOr<DaemonConfig> config = ParseDaemonConfig(text, "/etc/signet/signetd.toml");
+  REQUIRE(config.ok());
+  const BackendConfig* backend = config->FindBackend("slow");
+  REQUIRE(backend != nullptr);
+  CHECK(backend->type == BackendType::kSlowTest);
+  CHECK(backend->latency_us == 1500);
+  CHECK(backend->sessions == 8);
+  INFO(ErrorOf(Replace(text, "sessions = 8", "sessions = 0")));
+  CHECK(ErrorOf(Replace(text, "sessions = 8", "sessions = 0")).find(".sessions") !=
+        std::string::npos);
+}
+
 }  // namespace
 }  // namespace signet

@@ -1,6 +1,7 @@
 #include "tools/signetd/backends.h"
 
 #include "backends/pkcs11/pkcs11_backend.h"
+#include "backends/slow_test/slow_test_backend.h"
 #include "backends/software/software_backend.h"
 #include "backends/tpm/tpm_backend.h"
 #include "tools/signetd/log.h"
@@ -43,6 +44,17 @@ StatusOr<std::unique_ptr<Backend>> OpenTpm(const BackendConfig& config) {
   return std::unique_ptr<Backend>(std::move(backend));
 }
 
+// A simulated slow network HSM for benchmarks (docs/benchmarks.md); never for production.
+StatusOr<std::unique_ptr<Backend>> OpenSlowTest(const BackendConfig& config) {
+  SlowTestBackend::Options options;
+  options.latency = std::chrono::microseconds(config.latency_us);
+  options.sessions = static_cast<size_t>(config.sessions);
+  if (config.workers > 0) {
+    options.workers = static_cast<size_t>(config.workers);
+  }
+  return std::unique_ptr<Backend>(std::make_unique<SlowTestBackend>(options));
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Backend>> OpenBackend(const BackendConfig& config) {
@@ -56,6 +68,9 @@ StatusOr<std::unique_ptr<Backend>> OpenBackend(const BackendConfig& config) {
       break;
     case BackendType::kTpm:
       backend = OpenTpm(config);
+      break;
+    case BackendType::kSlowTest:
+      backend = OpenSlowTest(config);
       break;
   }
   if (!backend.ok()) {
@@ -102,7 +117,8 @@ StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(const DaemonConfig& config) {
                     {logf::kBackend, key_config.backend},
                     {logf::kPurpose, std::string(PurposeName(key_config.purpose))},
                     {logf::kAlgorithm, std::string(AlgorithmName((*key)->algorithm()))}});
-    set->keys_[key_config.id] = LoadedKey{&key_config, std::move(key).value()};
+    set->keys_[key_config.id] =
+        LoadedKey{&key_config, std::move(key).value(), backend.capabilities().verifies_signatures};
   }
   return set;
 }

@@ -26,6 +26,7 @@ StatusOr<std::unique_ptr<Backend>> OpenBackend(const BackendConfig& config);
 struct LoadedKey {
   const KeyConfig* config = nullptr;
   std::shared_ptr<SigningKey> key;
+  bool backend_verifies = false;  // its backend checks every signature before returning it
 };
 
 class KeyRing {

@@ -57,8 +57,11 @@ StatusOr<BackendType> ParseBackendType(TomlSection& section) {
   if (type == "tpm") {
     return BackendType::kTpm;
   }
-  return section.Error("type",
-                       "unknown backend type '" + type + "'; expected software, pkcs11 or tpm");
+  if (type == "slow-test") {
+    return BackendType::kSlowTest;
+  }
+  return section.Error(
+      "type", "unknown backend type '" + type + "'; expected software, pkcs11, tpm or slow-test");
 }
 
 StatusOr<BackendConfig> ReadBackend(TomlSection& section) {
@@ -93,6 +96,12 @@ StatusOr<BackendConfig> ReadBackend(TomlSection& section) {
         return section.Error("session", "expected hmac or password, got '" + session + "'");
       }
       out.password_session = session == "password";
+      break;
+    }
+    case BackendType::kSlowTest: {
+      SIGNET_ASSIGN_OR_RETURN(out.latency_us,
+                              section.OptionalInteger("latency_us", 2000, 0, 10'000'000));
+      SIGNET_ASSIGN_OR_RETURN(out.sessions, section.OptionalInteger("sessions", 32, 1, 4096));
       break;
     }
   }
@@ -287,6 +296,8 @@ std::string_view BackendTypeName(BackendType type) {
       return "pkcs11";
     case BackendType::kTpm:
       return "tpm";
+    case BackendType::kSlowTest:
+      return "slow-test";
   }
   return "unknown";
 }

@@ -25,7 +25,7 @@
 
 namespace signet {
 
-enum class BackendType { kSoftware, kPkcs11, kTpm };
+enum class BackendType { kSoftware, kPkcs11, kTpm, kSlowTest };  // kSlowTest: benchmarks only
 
 struct BackendConfig {
   std::string name;  // how keys refer to it
@@ -47,6 +47,9 @@ struct BackendConfig {
   bool password_session = false;           // true: plain password session (trusted bus only)
 
   int64_t workers = 0;  // signing threads (software, tpm); 0 lets the backend choose
+
+  // slow-test (a simulated network HSM for benchmarks; `sessions` above is its parallelism)
+  int64_t latency_us = 2000;  // per signature
 };
 
 struct KeyConfig {

@@ -35,6 +35,7 @@ StatusOr<X509Authority> LoadAuthority(const LoadedKey& loaded, std::vector<Bytes
   const KeyConfig& config = *loaded.config;
   X509Authority authority;
   authority.key = loaded.key;
+  authority.backend_verifies = loaded.backend_verifies;
 
   SIGNET_ASSIGN_OR_RETURN(std::vector<Bytes> certs, ReadCertificatesPem(config.certificate));
   authority.cert_der = certs.front();
@@ -62,8 +63,9 @@ StatusOr<KeySet> BuildMinterKeys(const DaemonConfig& config, const KeyRing& ring
     switch (loaded.config->purpose) {
       case Purpose::kJwt:
         if (kid == config.jwt_key) {
-          keys.jwt_svid = JwtKey{kid, loaded.key};
-          keys.access_token = JwtKey{kid, loaded.key};
+          // A backend that already checked the signature spares the Minter a second check.
+          keys.jwt_svid = JwtKey{kid, loaded.key, loaded.backend_verifies};
+          keys.access_token = JwtKey{kid, loaded.key, loaded.backend_verifies};
         } else {
           keys.published_jwt.push_back(JwtKey{kid, loaded.key});
         }
