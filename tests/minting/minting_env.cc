@@ -194,4 +194,20 @@ boost::json::object PyJwtVerifyWithJwks(const std::string& token, const std::str
   return RunVerify("jwks", token, jwks_json, alg, audience);
 }
 
+std::string MintingEnv::OpensslVerify(const MintedCertificate& cert,
+                                      const std::string& name) const {
+  std::string leaf = WritePem(name, cert.cert_der);
+  std::string root = WritePem(name + "-root", root_der_);
+  std::string chain = dir_.Write(name + "-chain.pem", "");
+  for (size_t i = 0; i < cert.chain_der.size(); ++i) {
+    std::string one = WritePem(name + "-chain" + std::to_string(i), cert.chain_der[i]);
+    RunCommand("cat " + one + " >> " + chain);
+  }
+  std::string out;
+  RunCommand("openssl verify -x509_strict -purpose sslclient -CAfile " + root + " -untrusted " +
+                 chain + " " + leaf,
+             &out);
+  return out;
+}
+
 }  // namespace signet::testing

@@ -71,6 +71,11 @@ class MintingEnv {
   // Writes `der` as PEM and returns the path.
   std::string WritePem(const std::string& name, const Bytes& der) const;
 
+  // What `openssl verify -x509_strict -purpose sslclient` says of a minted SVID, checked
+  // against this environment's root with the SVID's chain as untrusted intermediates.
+  // `name` keeps the files of several calls apart.
+  std::string OpensslVerify(const MintedCertificate& cert, const std::string& name) const;
+
  private:
   TempDir dir_;
   std::unique_ptr<BackendFixture> fixture_;

@@ -9,25 +9,6 @@
 #include "tests/minting/minting_env.h"
 
 namespace signet::testing {
-namespace {
-
-// `openssl verify -x509_strict` of a leaf against the root, with the chain as untrusted.
-std::string OpensslVerifyChain(MintingEnv& env, const MintedCertificate& cert) {
-  std::string root = env.WritePem("root", env.root_der());
-  std::string leaf = env.WritePem("leaf", cert.cert_der);
-  std::string chain = env.dir().Write("chain.pem", "");
-  for (size_t i = 0; i < cert.chain_der.size(); ++i) {
-    std::string one = env.WritePem("chain" + std::to_string(i), cert.chain_der[i]);
-    RunCommand("cat " + one + " >> " + chain);
-  }
-  std::string out;
-  RunCommand("openssl verify -x509_strict -purpose sslclient -CAfile " + root + " -untrusted " +
-                 chain + " " + leaf,
-             &out);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("an intermediate CA key in the TPM signs an X.509-SVID that openssl verifies",
           "[tpm][minting]") {
@@ -44,7 +25,7 @@ TEST_CASE("an intermediate CA key in the TPM signs an X.509-SVID that openssl ve
     REQUIRE(cert->chain_der.size() == 1);
     CHECK(cert->chain_der[0] == env.intermediate_der());
 
-    std::string verdict = OpensslVerifyChain(env, *cert);
+    std::string verdict = env.OpensslVerify(*cert, "svid");
     INFO(verdict);
     CHECK_THAT(verdict, Catch::Contains(": OK"));
   }
