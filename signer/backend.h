@@ -113,6 +113,9 @@ class Backend {
 
   virtual Capabilities capabilities() const = 0;
 
+  // Signatures queued and not yet started, for metrics; 0 for a backend without a queue.
+  virtual size_t queue_depth() const { return 0; }
+
   // Generates a key pair inside the backend. The private key is never
   // extractable. Fails with kAlreadyExists when the label is taken and
   // kUnsupported for an algorithm the backend does not offer.

@@ -271,6 +271,10 @@ Pkcs11Backend::~Pkcs11Backend() {
   impl_->admin = Session();
 }
 
+size_t Pkcs11Backend::queue_depth() const {
+  return impl_->executor ? impl_->executor->queue_depth() : 0;
+}
+
 Capabilities Pkcs11Backend::capabilities() const {
   Capabilities caps;
   caps.algorithms = impl_->algorithms;

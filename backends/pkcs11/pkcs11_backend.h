@@ -55,6 +55,7 @@ class Pkcs11Backend : public Backend {
 
   std::string_view name() const override { return "pkcs11"; }
   Capabilities capabilities() const override;
+  size_t queue_depth() const override;
   StatusOr<std::shared_ptr<SigningKey>> GenerateKey(const KeySpec& spec) override;
   StatusOr<std::shared_ptr<SigningKey>> LoadKey(std::string_view ref) override;
   Status DestroyKey(std::string_view ref) override;

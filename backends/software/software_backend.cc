@@ -216,6 +216,10 @@ SoftwareBackend::SoftwareBackend(Options options)
 
 SoftwareBackend::~SoftwareBackend() = default;
 
+size_t SoftwareBackend::queue_depth() const {
+  return executor_.queue_depth();
+}
+
 Capabilities SoftwareBackend::capabilities() const {
   Capabilities caps;
   caps.algorithms.assign(std::begin(kAllAlgorithms), std::end(kAllAlgorithms));

@@ -35,6 +35,7 @@ class SoftwareBackend : public Backend {
 
   std::string_view name() const override { return "software"; }
   Capabilities capabilities() const override;
+  size_t queue_depth() const override;
   StatusOr<std::shared_ptr<SigningKey>> GenerateKey(const KeySpec& spec) override;
   StatusOr<std::shared_ptr<SigningKey>> LoadKey(std::string_view ref) override;
   Status DestroyKey(std::string_view ref) override;

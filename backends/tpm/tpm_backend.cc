@@ -206,6 +206,10 @@ StatusOr<std::unique_ptr<TpmBackend>> TpmBackend::Open(Options options) {
   return std::unique_ptr<TpmBackend>(new TpmBackend(std::move(impl)));
 }
 
+size_t TpmBackend::queue_depth() const {
+  return impl_->executor.queue_depth();
+}
+
 Capabilities TpmBackend::capabilities() const {
   Capabilities caps;
   // No EdDSA: TPM 2.0 defines no Ed25519 keys.

@@ -97,6 +97,7 @@ class TpmBackend : public Backend {
 
   std::string_view name() const override { return "tpm"; }
   Capabilities capabilities() const override;
+  size_t queue_depth() const override;
   StatusOr<std::shared_ptr<SigningKey>> GenerateKey(const KeySpec& spec) override;
   StatusOr<std::shared_ptr<SigningKey>> LoadKey(std::string_view ref) override;
   Status DestroyKey(std::string_view ref) override;

@@ -228,8 +228,14 @@ health_serving() {
   local metrics
   metrics="$(curl -sf --cacert "$state/pki/ca.pem" "https://127.0.0.1:$https_port/metrics")"
   grep -q '^signet_audit_writable 1' <<<"$metrics"
+  grep -q '^signet_credentials_total{op="mint_jwt_svid",kid="jwt-es256-1"} [1-9]' <<<"$metrics"
+  grep -q '^signet_credentials_total{op="sign_digest",kid="raw-es256-1"} [1-9]' <<<"$metrics"
+  grep -q '^signet_item_errors_total{op="mint_jwt_svid",code="permission_denied"} [1-9]' \
+    <<<"$metrics"
+  grep -q '^signet_backend_queue_depth{backend="hsm"} 0' <<<"$metrics"
 }
-check "health is serving and metrics show the audit log writable" health_serving
+check "health is serving; metrics count credentials by key, errors by code, queue depth" \
+  health_serving
 stop() {
   kill -TERM "$signetd_pid"
   local rc=0

@@ -39,6 +39,7 @@ class KeyRing {
 
   const LoadedKey* Find(const std::string& kid) const;
   const std::map<std::string, LoadedKey>& keys() const { return keys_; }
+  const std::map<std::string, std::unique_ptr<Backend>>& backends() const { return backends_; }
 
  private:
   KeyRing() = default;

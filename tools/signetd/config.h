@@ -91,7 +91,7 @@ struct DaemonConfig {
   std::string policy_source;
   std::string policy_file;  // set when policy_file was given, for reloads
 
-  std::string audit_dir;  // "" disables the audit log
+  std::string audit_dir;                     // "" disables the audit log
   int64_t audit_checkpoint_records = 10000;  // a signed checkpoint after this many records
   std::string
       state_dir;  // deny list (and key catalogue) kept here; "" keeps the deny list in memory

@@ -223,7 +223,16 @@ Status Daemon::Start(const DaemonConfig& config) {
         std::make_unique<AuditingHandler>(*inner, *parts_->audit_log, config_.x509_ca_key);
     inner = parts_->auditing.get();
   }
-  parts_->logging = std::make_unique<LoggingHandler>(*inner);
+  parts_->logging = std::make_unique<LoggingHandler>(*inner, &parts_->metrics, config_.x509_ca_key);
+
+  parts_->metrics.Describe("signet_backend_queue_depth",
+                           "signatures waiting for a backend worker, by backend");
+  parts_->metrics.AddCollector([keys = keys_.get()](ipc::MetricsRegistry& registry) {
+    for (const auto& [name, backend] : keys->backends()) {
+      registry.SetGauge("signet_backend_queue_depth", {{"backend", name}},
+                        static_cast<double>(backend->queue_depth()));
+    }
+  });
 
   if (!config_.https_listen.empty()) {
     ipc::HttpsOptions options;

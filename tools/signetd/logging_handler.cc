@@ -42,7 +42,8 @@ std::vector<std::string> Subjects(const pb::Request& request) {
   return out;
 }
 
-void LogFailure(const ipc::Caller& caller, std::string_view op, const std::string& subject,
+// Logs one failed item; true when the failure came from a device or a bug, not the request.
+bool LogFailure(const ipc::Caller& caller, std::string_view op, const std::string& subject,
                 const pb::Error& error) {
   Status status = ipc::StatusFromError(error);
   std::string_view event = logf::kRequestFailed;
@@ -69,36 +70,73 @@ void LogFailure(const ipc::Caller& caller, std::string_view op, const std::strin
                   {logf::kSubject, subject},
                   {logf::kCode, error.code()},
                   {logf::kError, error.message()}});
+  return event == logf::kBackendError;
+}
+
+void CountFailure(ipc::MetricsRegistry* metrics, std::string_view op, const pb::Error& error,
+                  bool backend) {
+  if (metrics == nullptr) {
+    return;
+  }
+  ipc::MetricsRegistry::Labels labels = {{"op", std::string(op)}, {"code", error.code()}};
+  metrics->AddCounter("signet_item_errors_total", labels);
+  if (backend) {
+    metrics->AddCounter("signet_backend_errors_total", labels);
+  }
+}
+
+// The key that signed a successful item: the result's own key id when it has one.
+std::string KeyOf(const pb::JwtSvidResult& item, const std::string&, const std::string&) {
+  return item.svid().key_id();
+}
+std::string KeyOf(const pb::AccessTokenResult& item, const std::string&, const std::string&) {
+  return item.token().key_id();
+}
+std::string KeyOf(const pb::X509SvidResult&, const std::string&, const std::string& x509_kid) {
+  return x509_kid;
+}
+std::string KeyOf(const pb::SignatureResult&, const std::string& subject, const std::string&) {
+  return subject;  // the raw key's name
 }
 
 template <typename Items>
 void LogItems(const ipc::Caller& caller, std::string_view op,
-              const std::vector<std::string>& subjects, const Items& items) {
+              const std::vector<std::string>& subjects, const Items& items,
+              ipc::MetricsRegistry* metrics, const std::string& x509_kid) {
   for (int i = 0; i < items.size(); ++i) {
+    std::string subject = static_cast<size_t>(i) < subjects.size() ? subjects[i] : "";
     if (items.Get(i).has_error()) {
-      std::string subject = static_cast<size_t>(i) < subjects.size() ? subjects[i] : "";
-      LogFailure(caller, op, subject, items.Get(i).error());
+      bool backend = LogFailure(caller, op, subject, items.Get(i).error());
+      CountFailure(metrics, op, items.Get(i).error(), backend);
+    } else if (metrics != nullptr) {
+      metrics->AddCounter(
+          "signet_credentials_total",
+          {{"op", std::string(op)}, {"kid", KeyOf(items.Get(i), subject, x509_kid)}});
     }
   }
 }
 
 void LogResponse(const ipc::Caller& caller, std::string_view op,
-                 const std::vector<std::string>& subjects, const pb::Response& response) {
+                 const std::vector<std::string>& subjects, const pb::Response& response,
+                 ipc::MetricsRegistry* metrics, const std::string& x509_kid) {
   switch (response.result_case()) {
-    case pb::Response::kError:
-      LogFailure(caller, op, subjects.empty() ? "" : subjects.front(), response.error());
+    case pb::Response::kError: {
+      bool backend =
+          LogFailure(caller, op, subjects.empty() ? "" : subjects.front(), response.error());
+      CountFailure(metrics, op, response.error(), backend);
       break;
+    }
     case pb::Response::kMintJwtSvid:
-      LogItems(caller, op, subjects, response.mint_jwt_svid().items());
+      LogItems(caller, op, subjects, response.mint_jwt_svid().items(), metrics, x509_kid);
       break;
     case pb::Response::kMintAccessToken:
-      LogItems(caller, op, subjects, response.mint_access_token().items());
+      LogItems(caller, op, subjects, response.mint_access_token().items(), metrics, x509_kid);
       break;
     case pb::Response::kIssueX509Svid:
-      LogItems(caller, op, subjects, response.issue_x509_svid().items());
+      LogItems(caller, op, subjects, response.issue_x509_svid().items(), metrics, x509_kid);
       break;
     case pb::Response::kSignDigest:
-      LogItems(caller, op, subjects, response.sign_digest().items());
+      LogItems(caller, op, subjects, response.sign_digest().items(), metrics, x509_kid);
       break;
     default:
       break;
@@ -112,9 +150,9 @@ void LoggingHandler::Handle(const ipc::Caller& caller, pb::Request request,
   std::string op(ipc::OperationName(request));
   std::vector<std::string> subjects = Subjects(request);
   inner_.Handle(caller, std::move(request),
-                [caller, op = std::move(op), subjects = std::move(subjects),
+                [this, caller, op = std::move(op), subjects = std::move(subjects),
                  done = std::move(done)](pb::Response response) {
-                  LogResponse(caller, op, subjects, response);
+                  LogResponse(caller, op, subjects, response, metrics_, x509_kid_);
                   done(std::move(response));
                 });
 }

@@ -4,25 +4,35 @@
 // reads them on the way out and writes one line per failed item: caller_refused for
 // permission_denied, backend_error for device and internal failures, request_failed for the
 // rest. A line names the caller, the operation, the subject (or raw key) and the error; never
-// a token, CSR or signature. Successful requests are not logged (metrics count them).
+// a token, CSR or signature. Successful requests are not logged; they are counted instead:
+// signet_credentials_total{op,kid} per item signed, signet_item_errors_total{op,code} per
+// item refused or failed, and signet_backend_errors_total{op,code} for the device codes.
 //
 // Lifetime: the inner handler must outlive this one.
 // Thread safety: as the inner handler; Handle() may be called from several threads.
 #pragma once
 
+#include <string>
+
+#include "ipc/metrics.h"
 #include "ipc/request_handler.h"
 
 namespace signet {
 
 class LoggingHandler : public ipc::RequestHandler {
  public:
-  explicit LoggingHandler(ipc::RequestHandler& inner) : inner_(inner) {}
+  // `x509_kid` names the CA key that signs X.509-SVIDs (their results carry no key id);
+  // `metrics` may be null.
+  LoggingHandler(ipc::RequestHandler& inner, ipc::MetricsRegistry* metrics, std::string x509_kid)
+      : inner_(inner), metrics_(metrics), x509_kid_(std::move(x509_kid)) {}
 
   void Handle(const ipc::Caller& caller, ipc::pb::Request request,
               ipc::ResponseCallback done) override;
 
  private:
   ipc::RequestHandler& inner_;
+  ipc::MetricsRegistry* const metrics_;
+  const std::string x509_kid_;
 };
 
 }  // namespace signet
