@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "signer/audit/query.h"
+#include "tests/signer/audit/audit_test_util.h"
 #include "tests/support/openssl_cli.h"
 
 namespace signet {
@@ -49,12 +50,9 @@ pb::Request TwoAccessTokens() {
 
 TEST_CASE("auditing handler records every item before releasing the response") {
   testing::TempDir dir;
-  audit::AuditLog::Options options;
-  options.dir = dir.path() + "/audit";
-  StatusOr<std::unique_ptr<audit::AuditLog>> log = audit::AuditLog::Open(options);
-  REQUIRE(log.ok());
+  auto log = audit::testing::OpenOrDie(audit::testing::LogOptions(dir.path() + "/audit"));
   FixedHandler inner;
-  AuditingHandler handler(inner, **log, "ca-1");
+  AuditingHandler handler(inner, *log, "ca-1");
 
   std::promise<pb::Response> answered;
   handler.Handle(ipc::Caller{"spiffe://example.org/idp", 1}, TwoAccessTokens(),
@@ -67,7 +65,7 @@ TEST_CASE("auditing handler records every item before releasing the response") {
 
   std::vector<audit::AuditRecord> records;
   StatusOr<audit::QueryStats> stats = audit::QueryLog(
-      options.dir, audit::QueryFilter{},
+      dir.path() + "/audit", audit::QueryFilter{},
       [&records](const audit::AuditRecord& r, std::string_view) { records.push_back(r); });
   REQUIRE(stats.ok());
   REQUIRE(records.size() == 2);
@@ -87,12 +85,9 @@ TEST_CASE("auditing handler records every item before releasing the response") {
 
 TEST_CASE("auditing handler passes requests that mint nothing straight through") {
   testing::TempDir dir;
-  audit::AuditLog::Options options;
-  options.dir = dir.path() + "/audit";
-  StatusOr<std::unique_ptr<audit::AuditLog>> log = audit::AuditLog::Open(options);
-  REQUIRE(log.ok());
+  auto log = audit::testing::OpenOrDie(audit::testing::LogOptions(dir.path() + "/audit"));
   FixedHandler inner;
-  AuditingHandler handler(inner, **log, "");
+  AuditingHandler handler(inner, *log, "");
 
   pb::Request request;
   request.mutable_get_jwks();
@@ -100,7 +95,7 @@ TEST_CASE("auditing handler passes requests that mint nothing straight through")
   handler.Handle(ipc::Caller{"spiffe://example.org/idp", 1}, request,
                  [&answered](pb::Response) { answered = true; });
   CHECK(answered);
-  CHECK((*log)->health().records_written == 0);
+  CHECK(log->health().records_written == 0);
 }
 
 }  // namespace
