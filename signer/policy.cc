@@ -30,20 +30,22 @@ std::string_view OperationName(Operation op) {
       return "x509_svid";
     case Operation::kRawSign:
       return "raw_sign";
+    case Operation::kAdmin:
+      return "admin";
   }
   return "unknown";
 }
 
 StatusOr<Operation> ParseOperation(std::string_view name) {
-  for (Operation op :
-       {Operation::kJwtSvid, Operation::kAccessToken, Operation::kX509Svid, Operation::kRawSign}) {
+  for (Operation op : {Operation::kJwtSvid, Operation::kAccessToken, Operation::kX509Svid,
+                       Operation::kRawSign, Operation::kAdmin}) {
     if (OperationName(op) == name) {
       return op;
     }
   }
   return Status(Code::kInvalidArgument,
                 "unknown operation '" + std::string(name) +
-                    "'; expected jwt_svid, access_token, x509_svid or raw_sign");
+                    "'; expected jwt_svid, access_token, x509_svid, raw_sign or admin");
 }
 
 bool MatchesPattern(std::string_view pattern, std::string_view value) {
@@ -96,6 +98,9 @@ Status Policy::Authorize(std::string_view caller, const AuthorizationRequest& re
   std::string op(OperationName(request.operation));
   if (grant->operations.count(request.operation) == 0) {
     return Denied(caller, "operation '" + op + "' is not granted");
+  }
+  if (request.operation == Operation::kAdmin) {
+    return OkStatus();  // custodian commands: no subject, audience or TTL to check
   }
 
   if (request.operation == Operation::kRawSign) {

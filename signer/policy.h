@@ -10,7 +10,7 @@
 //
 //   [[caller]]
 //   id = "spiffe://example.org/idp"           # exact SPIFFE ID of the caller
-//   operations = ["jwt_svid", "access_token", "x509_svid", "raw_sign"]
+//   operations = ["jwt_svid", "access_token", "x509_svid", "raw_sign"]  # or ["admin"]
 //   subjects = ["spiffe://example.org/agent/*"]  # SPIFFE ID patterns
 //   principals = ["user:*"]                      # access-token subjects that are not SPIFFE IDs
 //   actors = ["spiffe://example.org/agent/*", "spiffe://example.org/app/support"]
@@ -23,6 +23,9 @@
 //   jwt_svid = 300
 //   access_token = 600
 //   x509_svid = 3600
+//
+// A custodian's grant is `operations = ["admin"]`: the key, deny-list and CA commands
+// that signetd serves to signetctl. It needs no max_ttl, subjects or audiences.
 //
 // Patterns: an exact value, "*" for anything, or a prefix ending in "/*" that
 // matches only at a segment boundary ("spiffe://example.org/agent/*" matches
@@ -45,9 +48,10 @@
 
 namespace signet {
 
-enum class Operation { kJwtSvid, kAccessToken, kX509Svid, kRawSign };
+// kAdmin: the custodian commands (keys, deny list, CA ceremony, status) signetd serves.
+enum class Operation { kJwtSvid, kAccessToken, kX509Svid, kRawSign, kAdmin };
 
-// "jwt_svid", "access_token", "x509_svid", "raw_sign".
+// "jwt_svid", "access_token", "x509_svid", "raw_sign", "admin".
 std::string_view OperationName(Operation op);
 StatusOr<Operation> ParseOperation(std::string_view name);
 

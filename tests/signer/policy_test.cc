@@ -94,6 +94,36 @@ TEST_CASE("policy allows what a grant names and nothing else", "[policy]") {
         Code::kPermissionDenied);
 }
 
+TEST_CASE("policy grants custodian commands only to callers with admin", "[policy]") {
+  std::string text = std::string(kPolicy) + R"(
+[[caller]]
+id = "spiffe://example.org/custodian"
+operations = ["admin"]
+expires_at = 2030-01-01T00:00:00Z
+)";
+  StatusOr<Policy> policy = Policy::FromToml(text, "policy.toml");
+  REQUIRE(policy.ok());
+  AuthorizationRequest admin;
+  admin.operation = Operation::kAdmin;
+
+  CHECK(policy->Authorize("spiffe://example.org/custodian", admin, Year2029()).ok());
+
+  Status idp = policy->Authorize("spiffe://example.org/idp", admin, Year2029());
+  CHECK(idp.code() == Code::kPermissionDenied);
+  CHECK_THAT(idp.message(), Catch::Contains("operation 'admin' is not granted"));
+  CHECK(policy->Authorize("spiffe://example.org/other", admin, Year2029()).code() ==
+        Code::kPermissionDenied);
+  CHECK(policy->Authorize("spiffe://example.org/custodian", admin, FromUnixSeconds(1893456000))
+            .code() == Code::kPermissionDenied);  // 2030-01-01: the grant has expired
+
+  AuthorizationRequest mint;
+  mint.operation = Operation::kJwtSvid;
+  mint.subject = "spiffe://example.org/agent/a";
+  mint.audiences = {"https://api.example.org"};
+  CHECK(policy->Authorize("spiffe://example.org/custodian", mint, Year2029()).code() ==
+        Code::kPermissionDenied);
+}
+
 TEST_CASE("policy config errors name the file, the key and the problem", "[policy]") {
   CHECK(LoadError("[[caller]]\nid = 3\n") ==
         "policy.toml: caller[0].id: is required and must be "
