@@ -119,11 +119,22 @@ StatusOr<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
 }
 
 StatusOr<FileLock> FileLock::Acquire(const std::string& path) {
+  return Lock(path, LOCK_EX);
+}
+
+StatusOr<FileLock> FileLock::TryAcquire(const std::string& path) {
+  return Lock(path, LOCK_EX | LOCK_NB);
+}
+
+StatusOr<FileLock> FileLock::Lock(const std::string& path, int operation) {
   Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     return Errno("open", path);
   }
-  while (::flock(fd.get(), LOCK_EX) != 0) {
+  while (::flock(fd.get(), operation) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Status(Code::kFailedPrecondition, path + " is locked by another process");
+    }
     if (errno != EINTR) {
       return Errno("flock", path);
     }

@@ -31,6 +31,8 @@ StatusOr<std::optional<std::string>> ReadFileIfExists(const std::string& path);
 class FileLock {
  public:
   static StatusOr<FileLock> Acquire(const std::string& path);
+  // The same without waiting: kFailedPrecondition while another holder has it.
+  static StatusOr<FileLock> TryAcquire(const std::string& path);
   FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
   FileLock& operator=(FileLock&&) = delete;
   FileLock(const FileLock&) = delete;
@@ -38,6 +40,7 @@ class FileLock {
 
  private:
   explicit FileLock(int fd) : fd_(fd) {}
+  static StatusOr<FileLock> Lock(const std::string& path, int operation);
   int fd_ = -1;
 };
 

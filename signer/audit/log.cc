@@ -50,9 +50,15 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
     return Status(Code::kUnavailable,
                   "creating audit log directory " + options.dir + ": " + ec.message());
   }
+  StatusOr<FileLock> writer_lock = FileLock::TryAcquire(options.dir + "/writer.lock");
+  if (!writer_lock.ok()) {
+    return writer_lock.status().WithContext("audit log " + options.dir +
+                                            ": another process has it open (signetd?): ");
+  }
   SIGNET_ASSIGN_OR_RETURN(std::vector<SegmentInfo> segments, ListSegments(options.dir));
 
   std::unique_ptr<AuditLog> log(new AuditLog(std::move(options)));
+  log->writer_lock_.emplace(std::move(writer_lock).value());
   SIGNET_RETURN_IF_ERROR(log->Recover(segments));
   {
     std::lock_guard lock(log->mu_);

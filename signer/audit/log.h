@@ -36,10 +36,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "signer/atomic_file.h"
 #include "signer/audit/record.h"
 #include "signer/audit/segment.h"
 #include "signer/backend.h"
@@ -95,7 +97,9 @@ class AuditLog {
   };
 
   // Opens or creates the log in options.dir and continues its chain. Fails when the
-  // directory cannot be used or the last complete record is damaged (run Verify).
+  // directory cannot be used or the last complete record is damaged (run Verify), and
+  // with kFailedPrecondition while another process has the log open (one writer per
+  // directory: `<dir>/writer.lock` is held while the log is open).
   static StatusOr<std::unique_ptr<AuditLog>> Open(Options options);
 
   ~AuditLog();
@@ -160,7 +164,8 @@ class AuditLog {
   std::chrono::steady_clock::time_point failed_at_;
   std::string failed_since_;  // wall time of the first failure of the current outage
 
-  std::thread writer_;  // last: started once everything above is ready
+  std::optional<FileLock> writer_lock_;  // one writing process per directory
+  std::thread writer_;                   // last: started once everything above is ready
 };
 
 // Formats a time point as the log writes it: 2026-12-03T17:28:00.123456Z.
