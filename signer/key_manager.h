@@ -61,6 +61,17 @@ struct KeyTransitionRecord {
   std::string reason;
 };
 
+// A key that already exists in a device (named in a config file) or, for a root CA whose
+// key is kept offline, only a certificate: what KeyManager::Import adds to the catalogue.
+struct ImportedKey {
+  std::string kid;
+  Purpose purpose = Purpose::kJwt;
+  std::string backend;                 // "" only for a root certificate without its key
+  std::string backend_ref;             // what that backend's LoadKey accepts
+  Bytes cert_der;                      // x509-ca: the key's CA certificate (self-signed for a root)
+  KeyState state = KeyState::kActive;  // kActive or kPrepared
+};
+
 class KeyManager {
  public:
   struct Options {
@@ -136,6 +147,12 @@ class KeyManager {
   StatusOr<KeyTransitionRecord> IssueIntermediate(Algorithm alg, std::string_view backend,
                                                   const CaCertificateSpec& spec,
                                                   std::string_view by);
+
+  // Adds a key that exists outside the catalogue. Nothing happens (nullopt) when the kid is
+  // already catalogued: from then on the catalogue decides its state. A key asked to be
+  // active comes in prepared when its purpose (or CA role) already has an active key. Fails
+  // when the key cannot be loaded or its certificate is not for it.
+  StatusOr<std::optional<KeyTransitionRecord>> Import(const ImportedKey& key, std::string_view by);
 
   // A credential signed by `kid` (a catalogue kid, or a CA's subject key id in
   // hex as X.509 audit fields carry it) is valid until `expires_at`.
