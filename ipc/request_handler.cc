@@ -20,6 +20,8 @@ std::string_view OperationName(const pb::Request& request) {
       return "get_bundle";
     case pb::Request::kHealth:
       return "health";
+    case pb::Request::kAdmin:
+      return "admin";
     case pb::Request::OPERATION_NOT_SET:
       break;
   }

@@ -50,7 +50,7 @@ class RequestHandler {
 };
 
 // "mint_jwt_svid", "mint_access_token", "issue_x509_svid", "sign_digest", "get_jwks",
-// "get_bundle", "health", or "unknown" when no operation is set. Used as the metrics
+// "get_bundle", "health", "admin", or "unknown" when no operation is set. Used as the metrics
 // label and in logs.
 std::string_view OperationName(const pb::Request& request);
 
