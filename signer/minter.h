@@ -201,10 +201,12 @@ class Minter {
 
   const Options& options() const { return options_; }
 
+  // The policy in force (the last one SetPolicy gave).
+  std::shared_ptr<const Policy> policy() const;
+
  private:
   struct State;
   std::shared_ptr<const KeySet> keys() const;
-  std::shared_ptr<const Policy> policy() const;
 
   const Options options_;
   const std::shared_ptr<const Clock> clock_;

@@ -107,7 +107,7 @@ for n in 1 2 3 4; do
 done
 
 # The dev-init config signs with SoftHSM keys; the others swap the [[backend]]/[[key]] tables.
-policy="$(sed -n '/^\[\[caller\]\]/,$p' "$state/signetd.toml" |
+policy="$(sed -n '/^\[\[caller\]\]/,$p' "$state/signetd.toml" | sed '/^# The custodian/,$d' |
   sed 's/raw_keys = .*/raw_keys = ["raw-es256-1", "raw-sw", "raw-slow"]/')"
 write_config() {  # write_config FILE AUDIT(yes/no) BACKEND_TOML
   {

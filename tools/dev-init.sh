@@ -46,7 +46,7 @@ if [ ! -f "$softhsm_module" ]; then
 fi
 
 # A half-made state directory (an earlier run stopped midway) is started over.
-rm -rf "$state_dir/softhsm" "$state_dir/ca" "$state_dir/pki"
+rm -rf "$state_dir/softhsm" "$state_dir/ca" "$state_dir/pki" "$state_dir/state"
 mkdir -p "$state_dir"
 chmod 700 "$state_dir"
 state_dir="$(cd "$state_dir" && pwd)"
@@ -72,6 +72,7 @@ refs="$("$build_dir/tools/provision/signet-provision" dev-init \
   --module "$softhsm_module" --token signet-dev --pin-file "$state_dir/softhsm/pin" \
   --trust-domain "$trust_domain" --out "$state_dir/ca")"
 ref_of() { awk -v label="$1" '$1 == label { print $2 }' <<<"$refs"; }
+root_ref="$(ref_of dev-root-ca)"
 intermediate_ref="$(ref_of dev-intermediate-ca)"
 jwt_ref="$(ref_of jwt-es256-1)"
 raw_ref="$(ref_of raw-es256-1)"
@@ -109,6 +110,9 @@ cat >"$state_dir/signetd.toml.tmp" <<TOML
 # Every key is documented in docs/configuration.md.
 trust_domain = "$trust_domain"
 audit_dir = "audit"
+# The key catalogue and the deny list. The [[key]] entries below are imported into the
+# catalogue at the first start; from then on custodians change keys with signetctl.
+state_dir = "state"
 
 [log]
 level = "info"
@@ -126,6 +130,13 @@ id = "jwt-es256-1"
 backend = "hsm"
 purpose = "jwt"
 ref = "$jwt_ref"
+
+[[key]]
+id = "dev-root-ca"
+backend = "hsm"
+purpose = "x509-ca"
+ref = "$root_ref"
+certificate = "ca/root.pem"
 
 [[key]]
 id = "dev-intermediate-ca"
@@ -153,6 +164,15 @@ jwt_key = "jwt-es256-1"
 x509_ca_key = "dev-intermediate-ca"
 issuer = "https://127.0.0.1:$https_port"
 
+# A new JWT key is prepared at half of the active key's lifetime and signs from its last sixth.
+[rotation]
+interval = "10s"
+
+[rotation.jwt]
+lifetime = "24h"
+algorithm = "ES256"
+backend = "hsm"
+
 [ipc]
 listen = "127.0.0.1:$ipc_port"
 unix_socket = "signetd.sock"
@@ -178,6 +198,11 @@ raw_keys = ["raw-es256-1"]
 jwt_svid = 86400
 access_token = 86400
 x509_svid = 604800
+
+# The custodian runs the key, deny-list and CA commands (signetctl --config custodian.toml).
+[[caller]]
+id = "spiffe://$trust_domain/custodian"
+operations = ["admin"]
 TOML
 
 cat >"$state_dir/signetctl.toml" <<TOML

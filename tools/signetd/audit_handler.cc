@@ -154,7 +154,7 @@ void AuditingHandler::Handle(const ipc::Caller& caller, pb::Request request,
   inner_.Handle(caller, std::move(request),
                 [this, caller, kept, done = std::move(done)](pb::Response response) {
                   std::vector<audit::AuditRecord> records =
-                      Records(caller, *kept, response, x509_ca_key_);
+                      Records(caller, *kept, response, x509_ca_key_());
                   if (records.empty()) {
                     done(std::move(response));
                     return;

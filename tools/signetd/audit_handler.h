@@ -10,12 +10,13 @@
 // error: a credential that was not recorded is never released.
 //
 // Not yet: key id of the issuing CA in X.509-SVID records (the wire response does not carry
-// it; the configured CA key id is written instead).
+// it; the id of the CA key active at the time is written instead).
 //
 // Lifetime: the inner handler and the log must outlive this handler.
 // Thread safety: as the inner handler; Handle() may be called from several threads.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "ipc/request_handler.h"
@@ -25,8 +26,12 @@ namespace signet {
 
 class AuditingHandler : public ipc::RequestHandler {
  public:
-  AuditingHandler(ipc::RequestHandler& inner, audit::AuditLog& log, std::string x509_ca_key)
+  // `x509_ca_key` says which CA key id to write in X.509-SVID records, at the time of each.
+  AuditingHandler(ipc::RequestHandler& inner, audit::AuditLog& log,
+                  std::function<std::string()> x509_ca_key)
       : inner_(inner), log_(log), x509_ca_key_(std::move(x509_ca_key)) {}
+  AuditingHandler(ipc::RequestHandler& inner, audit::AuditLog& log, std::string x509_ca_key)
+      : AuditingHandler(inner, log, [kid = std::move(x509_ca_key)] { return kid; }) {}
 
   void Handle(const ipc::Caller& caller, ipc::pb::Request request,
               ipc::ResponseCallback done) override;
@@ -34,7 +39,7 @@ class AuditingHandler : public ipc::RequestHandler {
  private:
   ipc::RequestHandler& inner_;
   audit::AuditLog& log_;
-  const std::string x509_ca_key_;
+  const std::function<std::string()> x509_ca_key_;
 };
 
 }  // namespace signet

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tools/common/duration.h"
 #include "tools/common/toml_section.h"
 
 namespace signet {
@@ -191,19 +192,29 @@ Status ReadHttps(TomlSection& root, DaemonConfig* config) {
 
 Status ReadMinter(TomlSection& root, DaemonConfig* config) {
   SIGNET_ASSIGN_OR_RETURN(auto minter, root.OptionalTable("minter"));
+  if (!minter && config->KeysFromCatalogue()) {
+    return OkStatus();  // the catalogue says which key signs
+  }
   if (!minter) {
     return root.Error("minter", "the [minter] table is required: which key signs JWTs");
   }
-  SIGNET_ASSIGN_OR_RETURN(config->jwt_key, minter->RequiredString("jwt_key"));
+  if (config->KeysFromCatalogue()) {
+    // Only read when [[key]] entries are imported: they decide which of them start active.
+    SIGNET_ASSIGN_OR_RETURN(config->jwt_key, minter->OptionalString("jwt_key"));
+  } else {
+    SIGNET_ASSIGN_OR_RETURN(config->jwt_key, minter->RequiredString("jwt_key"));
+  }
   SIGNET_ASSIGN_OR_RETURN(config->x509_ca_key, minter->OptionalString("x509_ca_key"));
   SIGNET_ASSIGN_OR_RETURN(config->issuer, minter->OptionalString("issuer"));
   SIGNET_RETURN_IF_ERROR(minter->CheckNoUnknownKeys());
 
   const KeyConfig* jwt = config->FindKey(config->jwt_key);
-  if (jwt == nullptr) {
+  if (jwt == nullptr && config->jwt_key.empty()) {
+    // A catalogue without [minter].jwt_key: nothing to check.
+  } else if (jwt == nullptr) {
     return minter->Error("jwt_key", "no [[key]] has id '" + config->jwt_key + "'");
   }
-  if (jwt->purpose != Purpose::kJwt) {
+  if (jwt != nullptr && jwt->purpose != Purpose::kJwt) {
     return minter->Error("jwt_key", "key '" + config->jwt_key + "' has purpose " +
                                         std::string(PurposeName(jwt->purpose)) + ", not jwt");
   }
@@ -284,6 +295,70 @@ Status CheckKeys(const TomlSection& root, const DaemonConfig& config) {
     }
   }
   return OkStatus();
+}
+
+Status ReadRotationRule(TomlSection& section, const DaemonConfig& config, Purpose purpose,
+                        RotationConfig* rotation) {
+  RotationRule rule;
+  SIGNET_ASSIGN_OR_RETURN(std::string lifetime, section.OptionalString("lifetime", "24h"));
+  StatusOr<Seconds> parsed = ParseDuration(lifetime, section.KeyPath("lifetime"));
+  if (!parsed.ok()) {
+    return section.Error("lifetime", parsed.status().message());
+  }
+  if (*parsed < Seconds(60)) {
+    return section.Error("lifetime", "must be at least 1m");
+  }
+  rule.lifetime = *parsed;
+  SIGNET_ASSIGN_OR_RETURN(std::string alg, section.OptionalString("algorithm", "ES256"));
+  StatusOr<Algorithm> algorithm = ParseAlgorithm(alg);
+  if (!algorithm.ok()) {
+    return section.Error("algorithm", algorithm.status().message());
+  }
+  rule.algorithm = *algorithm;
+  SIGNET_ASSIGN_OR_RETURN(rule.backend, section.RequiredString("backend"));
+  if (config.FindBackend(rule.backend) == nullptr) {
+    return section.Error("backend", "no [[backend]] is named '" + rule.backend + "'");
+  }
+  if (purpose == Purpose::kX509Ca) {
+    CaCertificateSpec& spec = rotation->intermediate;
+    SIGNET_ASSIGN_OR_RETURN(spec.common_name, section.RequiredString("common_name"));
+    SIGNET_ASSIGN_OR_RETURN(spec.organization, section.OptionalString("organization"));
+    spec.trust_domain = config.trust_domain;
+    spec.ttl = rule.lifetime;
+    spec.path_length = 0;
+  }
+  SIGNET_RETURN_IF_ERROR(section.CheckNoUnknownKeys());
+  rotation->rules[purpose] = rule;
+  return OkStatus();
+}
+
+// [rotation]: the interval, and a [rotation.<purpose>] table per purpose rotated by rule.
+Status ReadRotation(TomlSection& root, DaemonConfig* config) {
+  SIGNET_ASSIGN_OR_RETURN(auto rotation, root.OptionalTable("rotation"));
+  if (!rotation) {
+    return OkStatus();
+  }
+  if (!config->KeysFromCatalogue()) {
+    return root.Error("rotation", "needs state_dir: rotated keys live in the key catalogue");
+  }
+  RotationConfig& out = config->rotation;
+  SIGNET_ASSIGN_OR_RETURN(std::string interval, rotation->OptionalString("interval", "10s"));
+  StatusOr<Seconds> parsed = ParseDuration(interval, rotation->KeyPath("interval"));
+  if (!parsed.ok() || *parsed < Seconds(1)) {
+    return rotation->Error("interval", "expected a duration of at least 1s, like 10s");
+  }
+  out.interval = *parsed;
+  SIGNET_ASSIGN_OR_RETURN(out.destroy_expired_keys,
+                          rotation->OptionalBool("destroy_expired_keys", false));
+  SIGNET_ASSIGN_OR_RETURN(out.allow_software_ca,
+                          rotation->OptionalBool("allow_software_ca", false));
+  for (Purpose purpose : {Purpose::kJwt, Purpose::kX509Ca}) {
+    SIGNET_ASSIGN_OR_RETURN(auto rule, rotation->OptionalTable(PurposeName(purpose)));
+    if (rule) {
+      SIGNET_RETURN_IF_ERROR(ReadRotationRule(*rule, *config, purpose, &out));
+    }
+  }
+  return rotation->CheckNoUnknownKeys();
 }
 
 }  // namespace
@@ -399,6 +474,7 @@ StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view text, const std::strin
   SIGNET_RETURN_IF_ERROR(ReadIpc(root, &config));
   SIGNET_RETURN_IF_ERROR(ReadHttps(root, &config));
   SIGNET_RETURN_IF_ERROR(ReadPolicy(root, &config));
+  SIGNET_RETURN_IF_ERROR(ReadRotation(root, &config));
   SIGNET_RETURN_IF_ERROR(root.CheckNoUnknownKeys());
   return config;
 }

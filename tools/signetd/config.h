@@ -1,7 +1,8 @@
 // DaemonConfig: everything signetd reads from its TOML config file, validated.
 //
 // The file names the backends (software, pkcs11, tpm), the keys by reference, which key
-// signs JWTs and which CA key issues X.509-SVIDs, where the IPC server and the HTTPS
+// signs JWTs and which CA key issues X.509-SVIDs (or a state directory whose key catalogue
+// decides, with the rotation rule per purpose), where the IPC server and the HTTPS
 // listener listen and with which TLS material, and the caller policy (inline [[caller]]
 // tables or a policy file). docs/configuration.md documents every key.
 //
@@ -15,11 +16,14 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "signer/backend.h"
+#include "signer/ca.h"
+#include "signer/rotation.h"
 #include "signer/secret.h"
 #include "signer/status.h"
 
@@ -67,6 +71,15 @@ struct TlsFiles {
   std::string private_key;  // PEM private key
 };
 
+// How signetd looks after the keys in its catalogue (only with a state_dir).
+struct RotationConfig {
+  std::map<Purpose, RotationRule> rules;  // purposes rotated automatically; x509-ca: intermediates
+  std::chrono::seconds interval{10};      // how often the rule runs and the catalogue is re-read
+  bool destroy_expired_keys = false;      // destroy retired keys once nothing they signed is valid
+  bool allow_software_ca = false;         // CA keys in the software backend (development only)
+  CaCertificateSpec intermediate;         // subject of intermediates the rule issues
+};
+
 struct DaemonConfig {
   std::string path;  // the file this came from
   std::string trust_domain;
@@ -93,8 +106,13 @@ struct DaemonConfig {
 
   std::string audit_dir;                     // "" disables the audit log
   int64_t audit_checkpoint_records = 10000;  // a signed checkpoint after this many records
-  std::string
-      state_dir;  // deny list (and key catalogue) kept here; "" keeps the deny list in memory
+  // The key catalogue and the deny list live here. With a state_dir, signetd's keys come from
+  // the catalogue ([[key]] entries are imported into it once) and custodians change them through
+  // signetd; without one, [[key]] and [minter] fix the keys and the deny list is in memory.
+  std::string state_dir;
+  RotationConfig rotation;
+
+  bool KeysFromCatalogue() const { return !state_dir.empty(); }
 
   const KeyConfig* FindKey(const std::string& id) const;
   const BackendConfig* FindBackend(const std::string& name) const;

@@ -6,11 +6,12 @@
 #include "ipc/metrics.h"
 #include "ipc/minter_handler.h"
 #include "ipc/server.h"
-#include "signer/deny_list_store.h"
 #include "signer/ossl.h"
 #include "tools/common/pem.h"
+#include "tools/signetd/admin_handler.h"
 #include "tools/signetd/audit_handler.h"
 #include "tools/signetd/audit_watch.h"
+#include "tools/signetd/key_service.h"
 #include "tools/signetd/log.h"
 #include "tools/signetd/logging_handler.h"
 
@@ -110,14 +111,21 @@ ipc::TlsFiles IpcTls(const TlsFiles& files, const std::string& ca) {
   return ipc::TlsFiles{files.certificate, files.private_key, ca};
 }
 
-// The audit log in config.audit_dir, checkpointed with the first `audit` key when there is one.
+// The audit log in config.audit_dir, checkpointed with the active `audit` key of the catalogue
+// (`key_service`) or else the first `audit` [[key]], when there is one.
+// Not yet: a new audit key activated while signetd runs signs checkpoints after a restart.
 StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const DaemonConfig& config,
-                                                        const KeyRing& ring) {
+                                                        const KeyRing& ring,
+                                                        const KeyService* key_service) {
   audit::AuditLog::Options options;
   options.dir = config.audit_dir;
   options.checkpoint_every_records = static_cast<uint64_t>(config.audit_checkpoint_records);
+  if (key_service != nullptr) {
+    options.checkpoint_key = key_service->AuditKey();
+    options.checkpoint_key_id = options.checkpoint_key ? key_service->AuditKeyId() : "";
+  }
   for (const auto& [kid, loaded] : ring.keys()) {
-    if (loaded.config->purpose == Purpose::kAudit) {
+    if (key_service == nullptr && loaded.config->purpose == Purpose::kAudit) {
       options.checkpoint_key = loaded.key;
       options.checkpoint_key_id = kid;
       break;
@@ -158,13 +166,14 @@ void RecordChange(audit::AuditLog* log, std::string op, std::string subject, std
 struct Daemon::Parts {
   ipc::MetricsRegistry metrics;
   std::shared_ptr<DenyList> deny_list = std::make_shared<DenyList>();
-  std::unique_ptr<DenyListStore> deny_store;  // set when the config names a state_dir
   std::unique_ptr<Minter> minter;
   std::unique_ptr<audit::AuditLog> audit_log;  // outlives every handler that appends to it
   std::unique_ptr<AuditWatch> audit_watch;     // set with audit_log
+  std::unique_ptr<KeyService> key_service;     // set when keys come from the catalogue
   std::unique_ptr<ipc::MinterHandler> handler;
   std::unique_ptr<AuditingHandler> auditing;  // wraps handler when audit_dir is set
-  std::unique_ptr<LoggingHandler> logging;    // wraps handler; the server calls this one
+  std::unique_ptr<AdminHandler> admin;        // custodian commands; passes the rest on
+  std::unique_ptr<LoggingHandler> logging;    // wraps them all; the server calls this one
   std::unique_ptr<ipc::HttpsServer> https;
   std::unique_ptr<ipc::Server> server;
 };
@@ -191,23 +200,35 @@ Status Daemon::Start(const DaemonConfig& config) {
                      "will be refused"}});
   }
 
-  if (!config_.state_dir.empty()) {
-    SIGNET_ASSIGN_OR_RETURN(parts_->deny_store,
-                            DenyListStore::Open(config_.state_dir, parts_->deny_list));
-  }
-
   Minter::Options minter_options;
   minter_options.trust_domain = config_.trust_domain;
   minter_options.jwt_svid_issuer = config_.issuer;
   minter_options.access_token_issuer = config_.issuer;
+  // The catalogue keeps, per key, the latest expiry of what it signed (retirement needs it).
+  minter_options.on_issued = [parts = parts_.get()](const AuditFields& issued) {
+    if (parts->key_service != nullptr) {
+      parts->key_service->NoteIssued(issued.kid, issued.expires_at);
+    }
+  };
   parts_->minter = std::make_unique<Minter>(minter_options, std::make_shared<SystemClock>(),
                                             shared_policy, parts_->deny_list);
-  SIGNET_ASSIGN_OR_RETURN(KeySet minter_keys, BuildMinterKeys(config_, *keys_));
-  parts_->minter->SetKeys(std::move(minter_keys));
+  std::function<std::string()> x509_kid = [kid = config_.x509_ca_key] { return kid; };
+  if (config_.KeysFromCatalogue()) {
+    SIGNET_ASSIGN_OR_RETURN(parts_->key_service,
+                            KeyService::Open(config_, *keys_, *parts_->minter, parts_->deny_list));
+    x509_kid = [service = parts_->key_service.get()] { return service->ActiveCaKid(); };
+  } else {
+    SIGNET_ASSIGN_OR_RETURN(KeySet minter_keys, BuildMinterKeys(config_, *keys_));
+    parts_->minter->SetKeys(std::move(minter_keys));
+  }
 
   if (!config_.audit_dir.empty()) {
-    SIGNET_ASSIGN_OR_RETURN(parts_->audit_log, OpenAuditLog(config_, *keys_));
+    SIGNET_ASSIGN_OR_RETURN(parts_->audit_log,
+                            OpenAuditLog(config_, *keys_, parts_->key_service.get()));
     parts_->audit_watch = std::make_unique<AuditWatch>(*parts_->audit_log, parts_->metrics);
+  }
+  if (parts_->key_service != nullptr) {
+    parts_->key_service->Start(parts_->audit_log.get());
   }
   RecordChange(parts_->audit_log.get(), "policy.load", config_.policy_source,
                std::to_string(shared_policy->grants().size()) + " caller grants",
@@ -219,11 +240,12 @@ Status Daemon::Start(const DaemonConfig& config) {
       std::make_unique<ipc::MinterHandler>(*parts_->minter, ipc::MinterHandler::Options{health});
   ipc::RequestHandler* inner = parts_->handler.get();
   if (parts_->audit_log != nullptr) {
-    parts_->auditing =
-        std::make_unique<AuditingHandler>(*inner, *parts_->audit_log, config_.x509_ca_key);
+    parts_->auditing = std::make_unique<AuditingHandler>(*inner, *parts_->audit_log, x509_kid);
     inner = parts_->auditing.get();
   }
-  parts_->logging = std::make_unique<LoggingHandler>(*inner, &parts_->metrics, config_.x509_ca_key);
+  parts_->admin = std::make_unique<AdminHandler>(*inner, *parts_->minter, parts_->key_service.get(),
+                                                 parts_->audit_log.get());
+  parts_->logging = std::make_unique<LoggingHandler>(*parts_->admin, &parts_->metrics, x509_kid);
 
   parts_->metrics.Describe("signet_backend_queue_depth",
                            "signatures waiting for a backend worker, by backend");
@@ -290,26 +312,9 @@ void Daemon::Reload(const std::string& config_path) {
     return;
   }
 
-  // A custodian's `signetctl deny` wrote the state directory: take it in now.
-  // Not yet: a watch on the file, so no SIGHUP is needed.
-  if (parts_->deny_store) {
-    Status deny = parts_->deny_store->Reload();
-    if (!deny.ok()) {
-      logf::LogEvent(logf::Level::kError, logf::kConfigError,
-                     {{logf::kConfig, parts_->deny_store->path()}, {logf::kError, deny.message()}});
-    } else {
-      std::vector<std::string> denied = parts_->deny_list->Snapshot();
-      std::string joined;
-      for (const std::string& identity : denied) {
-        joined += identity + "\n";
-      }
-      RecordChange(parts_->audit_log.get(), "deny_list.reload", parts_->deny_store->path(),
-                   std::to_string(denied.size()) + " denied identities", joined);
-    }
-  }
-
-  // Not yet: changed listen addresses, backends or keys need a restart; only the policy and
-  // the contents of the TLS files are reloaded.
+  // Not yet: changed listen addresses, backends or [[key]] entries need a restart; only the
+  // policy and the contents of the TLS files are reloaded. (Keys and the deny list kept in a
+  // state_dir change without one: the KeyService watches them.)
   auto shared_policy = std::make_shared<const Policy>(std::move(policy).value());
   parts_->minter->SetPolicy(shared_policy);
   RecordChange(parts_->audit_log.get(), "policy.reload", fresh->policy_source,

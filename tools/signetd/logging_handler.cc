@@ -152,7 +152,7 @@ void LoggingHandler::Handle(const ipc::Caller& caller, pb::Request request,
   inner_.Handle(caller, std::move(request),
                 [this, caller, op = std::move(op), subjects = std::move(subjects),
                  done = std::move(done)](pb::Response response) {
-                  LogResponse(caller, op, subjects, response, metrics_, x509_kid_);
+                  LogResponse(caller, op, subjects, response, metrics_, x509_kid_());
                   done(std::move(response));
                 });
 }

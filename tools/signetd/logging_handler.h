@@ -12,6 +12,7 @@
 // Thread safety: as the inner handler; Handle() may be called from several threads.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "ipc/metrics.h"
@@ -23,7 +24,9 @@ class LoggingHandler : public ipc::RequestHandler {
  public:
   // `x509_kid` names the CA key that signs X.509-SVIDs (their results carry no key id);
   // `metrics` may be null.
-  LoggingHandler(ipc::RequestHandler& inner, ipc::MetricsRegistry* metrics, std::string x509_kid)
+  // `x509_kid` says which CA key id X.509-SVIDs are counted under, at the time of each.
+  LoggingHandler(ipc::RequestHandler& inner, ipc::MetricsRegistry* metrics,
+                 std::function<std::string()> x509_kid)
       : inner_(inner), metrics_(metrics), x509_kid_(std::move(x509_kid)) {}
 
   void Handle(const ipc::Caller& caller, ipc::pb::Request request,
@@ -32,7 +35,7 @@ class LoggingHandler : public ipc::RequestHandler {
  private:
   ipc::RequestHandler& inner_;
   ipc::MetricsRegistry* const metrics_;
-  const std::string x509_kid_;
+  const std::function<std::string()> x509_kid_;
 };
 
 }  // namespace signet
