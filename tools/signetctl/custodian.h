@@ -1,29 +1,31 @@
-// signetctl's custodian commands, run offline: directly against signetd's state
-// directory (key catalogue, deny list) and the devices its config names, with the
-// custodian's own PIN sources from that config.
+// signetctl's custodian commands (key, deny, ca, status): building the request from the
+// command line, and running it either through signetd or offline.
 //
-//   signetctl --daemon-config signetd.toml --state-dir DIR key list|show KID
-//   ... key generate --purpose P --alg A --backend NAME | rotate --purpose P
-//   ... key activate KID | retire KID | destroy KID [--force] [--yes]
-//   ... deny add SUBJECT [--reason TEXT] | list | remove SUBJECT
-//   ... ca init-root --backend NAME [--alg A] --cn CN | issue-intermediate --backend NAME ...
-//   ... status
+// Through signetd (the usual way while it runs): the request goes over mTLS with the
+// custodian's client certificate, and signetd's policy must grant that caller "admin".
+// signetd applies the change at once (the next token is signed by the new key, the next
+// request for a denied identity is refused) and records it in its audit log.
 //
-// Output is a table by default and JSON with --json. Each transition is printed as
-// the record an audit log entry needs.
+// Offline (--daemon-config signetd.toml --state-dir DIR, with signetd stopped, e.g. for the
+// CA ceremony before the first start): the same command runs here against the key catalogue
+// and deny list in DIR and the devices the config names, with the PIN sources that config
+// gives. Changes are recorded in the config's audit log when it has one; while signetd holds
+// that log the command is refused, because a running signetd must make the change itself.
 //
 // Thread safety: one command per process.
 #pragma once
 
 #include <iosfwd>
 #include <string>
-#include <vector>
 
+#include "ipc/request_handler.h"
 #include "signer/status.h"
 
 namespace signet::ctl {
 
-// What a custodian command needs to find its state and devices.
+namespace pb = ::signet::ipc::pb;
+
+// What an offline custodian command needs to find its state and devices.
 struct CustodianEnv {
   std::string daemon_config;  // signetd.toml: backends (and their PIN sources), policy
   std::string state_dir;      // holds catalogue.json and deny_list.json
@@ -32,6 +34,7 @@ struct CustodianEnv {
   bool allow_software_ca = false;
 };
 
+// The CA ceremony's command-line arguments.
 struct CaArgs {
   std::string backend;
   std::string alg = "ES256";
@@ -42,21 +45,14 @@ struct CaArgs {
   int path_length = -1;
 };
 
-// Each runs one command, printing to `out`; the Status says why it failed.
-Status KeyList(const CustodianEnv& env, std::ostream& out);
-Status KeyShow(const CustodianEnv& env, const std::string& kid, std::ostream& out);
-Status KeyGenerate(const CustodianEnv& env, const std::string& purpose, const std::string& alg,
-                   const std::string& backend, std::ostream& out);
-Status KeyRotate(const CustodianEnv& env, const std::string& purpose, std::ostream& out);
-Status KeyActivate(const CustodianEnv& env, const std::string& kid, std::ostream& out);
-Status KeyRetire(const CustodianEnv& env, const std::string& kid, std::ostream& out);
-Status KeyDestroy(const CustodianEnv& env, const std::string& kid, bool force, std::ostream& out);
-Status DenyAdd(const CustodianEnv& env, const std::string& subject, const std::string& reason,
-               std::ostream& out);
-Status DenyList(const CustodianEnv& env, std::ostream& out);
-Status DenyRemove(const CustodianEnv& env, const std::string& subject, std::ostream& out);
-Status CaInitRoot(const CustodianEnv& env, const CaArgs& args, std::ostream& out);
-Status CaIssueIntermediate(const CustodianEnv& env, const CaArgs& args, std::ostream& out);
-Status ShowStatus(const CustodianEnv& env, std::ostream& out);
+// The request for `ca init-root` or `ca issue-intermediate` (the TTL checked here).
+StatusOr<pb::AdminRequest> CaRequest(pb::AdminCommand command, const CaArgs& args);
+
+// Runs `request` offline and prints its answer (a table, or JSON with env.json).
+Status RunOffline(const CustodianEnv& env, const pb::AdminRequest& request, std::ostream& out);
+
+// Prints the answer signetd sent for `request`.
+Status PrintAdminResponse(const pb::AdminRequest& request, const pb::Response& response, bool json,
+                          std::ostream& out);
 
 }  // namespace signet::ctl

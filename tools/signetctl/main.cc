@@ -7,8 +7,10 @@
 //   signetctl jwks | bundle
 //   signetctl audit verify | query | checkpoints     (offline, on an audit log directory)
 //
+//   signetctl [--config custodian.toml] key|deny|ca|status ...     (custodian commands)
+//     through signetd, which must grant the caller "admin"; or offline, with signetd stopped:
 //   signetctl --daemon-config signetd.toml --state-dir DIR key|deny|ca|status ...
-//     custodian commands, offline against the state directory and the devices (custodian.h)
+//   (custodian.h)
 //
 // The client config comes from --config or $SIGNET_CONFIG. Exit status: 0 on success, 1 when
 // signetd refused or failed the request, 2 for a usage or config error, 3 when the caller is
@@ -39,12 +41,8 @@ constexpr int kExitUsage = 2;
 constexpr int kExitPermission = 3;
 constexpr int kExitRefused = 4;
 
-int RunCustodian(const std::function<Status()>& command) {
-  Status status = command();
-  if (status.ok()) {
-    return 0;
-  }
-  std::cerr << "signetctl: " << status.ToString() << "\n";
+// The exit status for a custodian command that failed with `status`.
+int CustodianExit(const Status& status) {
   switch (status.code()) {
     case Code::kInvalidArgument:
       return kExitUsage;
@@ -89,7 +87,11 @@ std::string Hint(const Status& status, const ClientConfig& config) {
   }
 }
 
-int Fail(const Status& status, const ClientConfig* config) {
+int MintExit(const Status& status) {
+  return status.code() == Code::kPermissionDenied ? kExitPermission : kExitFailed;
+}
+
+int Fail(const Status& status, const ClientConfig* config, int (*exit_code)(const Status&)) {
   std::cerr << "signetctl: " << status.ToString() << "\n";
   if (config != nullptr) {
     std::string hint = Hint(status, *config);
@@ -97,10 +99,12 @@ int Fail(const Status& status, const ClientConfig* config) {
       std::cerr << "signetctl: " << hint << "\n";
     }
   }
-  return status.code() == Code::kPermissionDenied ? kExitPermission : kExitFailed;
+  return exit_code(status);
 }
 
-int Run(const std::string& config_path, StatusOr<pb::Request> request) {
+// Sends `request` to signetd and hands the response to `print`; returns the exit status.
+int Call(const std::string& config_path, StatusOr<pb::Request> request,
+         const std::function<Status(const pb::Response&)>& print, int (*exit_code)(const Status&)) {
   if (!request.ok()) {
     std::cerr << "signetctl: " << request.status().message() << "\n";
     return kExitUsage;
@@ -128,15 +132,52 @@ int Run(const std::string& config_path, StatusOr<pb::Request> request) {
   }
 
   StatusOr<pb::Response> response = (*client)->Call(std::move(request).value());
-  if (!response.ok()) {
-    return Fail(response.status(), &*config);
+  Status printed = response.ok() ? print(*response) : response.status();
+  if (!printed.ok()) {
+    return Fail(printed, &*config, exit_code);
   }
-  StatusOr<std::string> text = FormatResponse(*response);
-  if (!text.ok()) {
-    return Fail(text.status(), &*config);
-  }
-  std::cout << *text << std::flush;
+  std::cout << std::flush;
   return 0;
+}
+
+int Run(const std::string& config_path, StatusOr<pb::Request> request) {
+  auto print = [](const pb::Response& response) -> Status {
+    SIGNET_ASSIGN_OR_RETURN(std::string text, FormatResponse(response));
+    std::cout << text;
+    return OkStatus();
+  };
+  return Call(config_path, std::move(request), print, MintExit);
+}
+
+// A custodian command: offline when a daemon config or state directory is given, otherwise
+// through signetd with the client config.
+int RunAdmin(const std::string& config_path, const CustodianEnv& env,
+             StatusOr<pb::AdminRequest> admin) {
+  if (!admin.ok()) {
+    std::cerr << "signetctl: " << admin.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (!env.daemon_config.empty() || !env.state_dir.empty()) {
+    Status status = RunOffline(env, *admin, std::cout);
+    if (!status.ok()) {
+      std::cerr << "signetctl: " << status.ToString() << "\n";
+      return CustodianExit(status);
+    }
+    return 0;
+  }
+  pb::Request request;
+  *request.mutable_admin() = *admin;
+  auto print = [&](const pb::Response& response) {
+    return PrintAdminResponse(*admin, response, env.json, std::cout);
+  };
+  return Call(config_path, request, print, CustodianExit);
+}
+
+pb::AdminRequest Admin(pb::AdminCommand command, std::string kid = "") {
+  pb::AdminRequest request;
+  request.set_command(command);
+  request.set_key_id(std::move(kid));
+  return request;
 }
 
 }  // namespace
@@ -192,8 +233,8 @@ int main(int argc, char** argv) {
 
   signet::tools::AddAuditCommands(app);  // audit verify | query | checkpoints (offline)
 
-  // Custodian commands: offline, against the state directory and the devices.
-  // Not yet: the same commands through signetd over mTLS (an `admin` grant); see custodian.h.
+  // Custodian commands: through signetd (with --config), or offline with --daemon-config and
+  // --state-dir (custodian.h).
   CustodianEnv env;
   const char* user = std::getenv("USER");
   env.who = std::string("custodian:") + (user != nullptr ? user : "unknown");
@@ -201,7 +242,7 @@ int main(int argc, char** argv) {
       ->envname("SIGNETD_CONFIG");
   app.add_option("--state-dir", env.state_dir, "signetd's state directory")
       ->envname("SIGNET_STATE_DIR");
-  app.add_option("--as", env.who, "who the transition is recorded as done by");
+  app.add_option("--as", env.who, "offline: who the change is recorded as done by");
   app.add_flag("--json", env.json, "print JSON instead of a table");
   app.add_flag("--allow-software-ca", env.allow_software_ca,
                "let CA keys live in the software backend (development only)");
@@ -290,48 +331,55 @@ int main(int argc, char** argv) {
     return Run(config_path, BuildBundleRequest());
   }
 
-  std::ostream& out = std::cout;
+  auto admin = [&](signet::StatusOr<pb::AdminRequest> request) {
+    return RunAdmin(config_path, env, std::move(request));
+  };
   if (key_list->parsed()) {
-    return RunCustodian([&] { return KeyList(env, out); });
+    return admin(Admin(pb::ADMIN_KEY_LIST));
   }
   if (key_show->parsed()) {
-    return RunCustodian([&] { return KeyShow(env, kid, out); });
+    return admin(Admin(pb::ADMIN_KEY_SHOW, kid));
   }
-  if (key_generate->parsed()) {
-    return RunCustodian([&] { return KeyGenerate(env, purpose, alg, backend, out); });
-  }
-  if (key_rotate->parsed()) {
-    return RunCustodian([&] { return KeyRotate(env, purpose, out); });
+  if (key_generate->parsed() || key_rotate->parsed()) {
+    pb::AdminRequest request =
+        Admin(key_rotate->parsed() ? pb::ADMIN_KEY_ROTATE : pb::ADMIN_KEY_GENERATE);
+    request.set_purpose(purpose);
+    request.set_algorithm(alg);
+    request.set_backend(backend);
+    return admin(request);
   }
   if (key_activate->parsed()) {
-    return RunCustodian([&] { return KeyActivate(env, kid, out); });
+    return admin(Admin(pb::ADMIN_KEY_ACTIVATE, kid));
   }
   if (key_retire->parsed()) {
-    return RunCustodian([&] { return KeyRetire(env, kid, out); });
+    return admin(Admin(pb::ADMIN_KEY_RETIRE, kid));
   }
   if (key_destroy->parsed()) {
     if (!yes && !ConfirmDestroy(kid)) {
-      return 2;
+      return kExitUsage;
     }
-    return RunCustodian([&] { return KeyDestroy(env, kid, force, out); });
+    pb::AdminRequest request = Admin(pb::ADMIN_KEY_DESTROY, kid);
+    request.set_force(force);
+    return admin(request);
   }
-  if (deny_add->parsed()) {
-    return RunCustodian([&] { return DenyAdd(env, subject, reason, out); });
+  if (deny_add->parsed() || deny_remove->parsed()) {
+    pb::AdminRequest request =
+        Admin(deny_add->parsed() ? pb::ADMIN_DENY_ADD : pb::ADMIN_DENY_REMOVE);
+    request.set_subject(subject);
+    request.set_reason(reason);
+    return admin(request);
   }
   if (deny_list->parsed()) {
-    return RunCustodian([&] { return DenyList(env, out); });
-  }
-  if (deny_remove->parsed()) {
-    return RunCustodian([&] { return DenyRemove(env, subject, out); });
+    return admin(Admin(pb::ADMIN_DENY_LIST));
   }
   if (init_root->parsed()) {
-    return RunCustodian([&] { return CaInitRoot(env, ca_args, out); });
+    return admin(CaRequest(pb::ADMIN_CA_INIT_ROOT, ca_args));
   }
   if (issue_int->parsed()) {
-    return RunCustodian([&] { return CaIssueIntermediate(env, ca_args, out); });
+    return admin(CaRequest(pb::ADMIN_CA_ISSUE_INTERMEDIATE, ca_args));
   }
   if (status_cmd->parsed()) {
-    return RunCustodian([&] { return ShowStatus(env, out); });
+    return admin(Admin(pb::ADMIN_STATUS));
   }
   return 0;  // an audit subcommand ran in its callback
 }
