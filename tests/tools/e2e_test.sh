@@ -169,8 +169,8 @@ refused() {  # refused EXPECTED_STATUS EXPECTED_TEXT signetctl-args...
 }
 check "a subject outside the grant is refused with permission_denied and exit 3" \
   refused 3 "permission_denied" mint jwt-svid --sub spiffe://example.org/admin --aud x
-check "a caller with no grant is refused" \
-  refused 3 "permission_denied" --config "$state/custodian.toml" \
+check "a custodian, granted only admin, may not mint" \
+  refused 3 "operation 'jwt_svid' is not granted" --config "$state/custodian.toml" \
   mint jwt-svid --sub spiffe://example.org/workload/web --aud x
 check "a malformed duration is refused before connecting" \
   refused 2 "--ttl '5x': unknown unit 'x'" mint jwt-svid --sub spiffe://example.org/w --aud x \
@@ -203,6 +203,68 @@ uses = {k["use"] for k in json.load(sys.stdin)["keys"]}
 assert uses == {"jwt-svid", "x509-svid"}, uses'
 }
 check "jwks and bundle hold the JWT key and the X.509 authority" documents
+
+# --- custodians: rotation, termination, and no admin for identity servers --------------------
+custodian() { "$signetctl" --config "$state/custodian.toml" "$@"; }
+kid_of() {  # kid_of TOKEN
+  "$python" -c 'import jwt, sys; print(jwt.get_unverified_header(sys.argv[1])["kid"])' "$1"
+}
+rotate_jwt_key() {
+  local old_token new_token new_kid
+  old_token="$(cat "$work/token.txt")"
+  [ "$(kid_of "$old_token")" = jwt-es256-1 ]
+  custodian key rotate --purpose jwt --json >"$work/rotate.json"
+  new_kid="$("$python" -c 'import json, sys
+print(next(t["kid"] for t in json.load(open(sys.argv[1])) if t["to"] == "active"))' \
+    "$work/rotate.json")"
+  new_token="$("$signetctl" mint jwt-svid --sub spiffe://example.org/workload/web \
+    --aud https://api.example.org --ttl 5m)"
+  [ "$(kid_of "$new_token")" = "$new_kid" ] || { echo "signed by $(kid_of "$new_token")"; return 1; }
+  "$python" "$verify_py" jwt-svid "$jwks_url" "$state/pki/ca.pem" "$new_token" \
+    spiffe://example.org/workload/web https://api.example.org
+  "$python" "$verify_py" jwt-svid "$jwks_url" "$state/pki/ca.pem" "$old_token" \
+    spiffe://example.org/workload/web https://api.example.org
+  custodian key list | grep -E '^jwt-es256-1 +jwt .* retired '
+  custodian key destroy jwt-es256-1 --yes >"$work/destroy.out" 2>&1 && return 1
+  grep -qF "failed_precondition" "$work/destroy.out"
+}
+check "key rotate: the next token has the new kid, the old token still verifies" rotate_jwt_key
+
+deny_stops_minting() {
+  local rogue=spiffe://example.org/workload/rogue
+  "$signetctl" mint jwt-svid --sub "$rogue" --aud x >/dev/null
+  custodian deny add "$rogue" --reason "compromised"
+  custodian deny list | grep -qF "$rogue"
+  refused 3 "is terminated (deny list)" mint jwt-svid --sub "$rogue" --aud x
+  refused 3 "is terminated (deny list)" mint access-token --sub spiffe://example.org/user/bob \
+    --aud x --client-id c --act "$rogue"
+  custodian deny remove "$rogue"
+  "$signetctl" mint jwt-svid --sub "$rogue" --aud x >/dev/null
+}
+check "deny add stops minting for the subject at once, also inside an act chain" \
+  deny_stops_minting
+
+check "an identity server may not run custodian commands" \
+  refused 3 "operation 'admin' is not granted" key rotate --purpose jwt
+check "an identity server may not lift a termination" \
+  refused 3 "permission_denied" deny remove spiffe://example.org/workload/rogue
+
+check "an offline change is refused while signetd holds the audit log" \
+  refused 4 "another process has it open" --daemon-config "$state/signetd.toml" \
+  --state-dir "$state/state" deny add spiffe://example.org/workload/other
+
+custodian_actions_recorded() {
+  "$signetctl" audit verify --dir "$state/audit"
+  "$signetctl" audit query --dir "$state/audit" --op key.activate >"$work/q.out"
+  grep -qF '"caller":"spiffe://example.org/custodian"' "$work/q.out"
+  "$signetctl" audit query --dir "$state/audit" --op key.retire | grep -qF '"key":"jwt-es256-1"'
+  "$signetctl" audit query --dir "$state/audit" --op deny.add |
+    grep -qF '"subject":"spiffe://example.org/workload/rogue"'
+  "$signetctl" audit query --dir "$state/audit" --op key.rotate |
+    grep -qF '"caller":"spiffe://example.org/identity-server"'
+}
+check "key transitions, deny-list changes and refused admin commands are in the audit log" \
+  custodian_actions_recorded
 
 # --- reload and stop -------------------------------------------------------------------------
 reload() {
