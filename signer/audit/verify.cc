@@ -168,6 +168,9 @@ StatusOr<VerifyReport> VerifyLog(const VerifyOptions& options) {
         report.problem = {segment.name, line_number, chain.expected_seq(), problem};
         return report;
       }
+      if (options.through_seq != 0 && report.last_seq >= options.through_seq) {
+        return report;
+      }
       rest.remove_prefix(end + 1);
     }
   }

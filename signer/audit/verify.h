@@ -34,6 +34,9 @@ struct VerifyOptions {
   // Public keys of the audit key, by key id; an empty id matches any checkpoint.
   // With no keys, checkpoint signatures are counted as unchecked, not verified.
   std::vector<std::pair<std::string, PublicKey>> checkpoint_keys;
+  // Stop after the record with this sequence number (0: at the end). For a log that is
+  // being written: verify what was durable when asked, not a line being appended.
+  uint64_t through_seq = 0;
 };
 
 struct VerifyProblem {

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "signer/audit/record.h"
@@ -132,6 +133,44 @@ TEST_CASE("audit verify finds a removed first segment, and --from skips archived
   REQUIRE(report.ok());
   CHECK_FALSE(report->problem);
   CHECK(report->last_seq == 20);
+}
+
+TEST_CASE("audit verify of a live log stops at the head it was given", "[audit]") {
+  TempDir dir;
+  {
+    auto log = testing::OpenOrDie(testing::LogOptions(dir.path()));
+    testing::AppendMany(*log, 5);
+  }
+  // A line being appended when the verification started: not yet complete.
+  std::string segment = dir.path() + "/" + SegmentName(1);
+  std::vector<std::string> lines = ReadLines(segment);
+  REQUIRE(lines.size() == 5);
+  std::string content;
+  for (const std::string& line : lines) {
+    content += line + "\n";
+  }
+  content += lines.back().substr(0, 40);
+  REQUIRE(std::filesystem::remove(segment));
+  {
+    std::FILE* f = std::fopen(segment.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    std::fwrite(content.data(), 1, content.size(), f);
+    std::fclose(f);
+  }
+
+  VerifyOptions whole{dir.path(), "", {}};
+  StatusOr<VerifyReport> all = VerifyLog(whole);
+  REQUIRE(all.ok());
+  REQUIRE(all->problem);
+  CHECK_THAT(all->problem->what, Catch::Contains("incomplete last line"));
+
+  VerifyOptions through = whole;
+  through.through_seq = 5;
+  StatusOr<VerifyReport> head = VerifyLog(through);
+  REQUIRE(head.ok());
+  CHECK(head->ok());
+  CHECK(head->records == 5);
+  CHECK(head->last_seq == 5);
 }
 
 }  // namespace
