@@ -244,6 +244,28 @@ deny_stops_minting() {
 check "deny add stops minting for the subject at once, also inside an act chain" \
   deny_stops_minting
 
+ceremony_through_signetd() {
+  custodian ca issue-intermediate --backend hsm --cn "signet e2e intermediate" \
+    --trust-domain example.org --ttl 720h --path-length 0 --json >"$work/issue.json"
+  local kid
+  kid="$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["kid"])' \
+    "$work/issue.json")"
+  custodian key activate "$kid" >/dev/null
+  custodian key show "$kid" | grep -E '^state +active$'
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$work/api.key" -subj "/CN=api" -out "$work/api.csr" 2>/dev/null
+  "$signetctl" mint x509-svid --csr "$work/api.csr" --sub spiffe://example.org/workload/api \
+    --ttl 1h >"$work/api.pem"
+  awk -v dir="$work" '/BEGIN CERTIFICATE/ { n++ } { print > (dir "/api-" n ".pem") }' \
+    "$work/api.pem"
+  openssl x509 -in "$work/api-2.pem" -noout -subject | grep -qF "signet e2e intermediate"
+  openssl verify -x509_strict -CAfile "$state/ca/root.pem" -untrusted "$work/api-2.pem" \
+    "$work/api-1.pem"
+  custodian status | grep -E "^x509-ca/intermediate +$kid "
+}
+check "the CA ceremony through signetd: a new intermediate issues X.509-SVIDs" \
+  ceremony_through_signetd
+
 check "an identity server may not run custodian commands" \
   refused 3 "operation 'admin' is not granted" key rotate --purpose jwt
 check "an identity server may not lift a termination" \
@@ -265,6 +287,13 @@ custodian_actions_recorded() {
 }
 check "key transitions, deny-list changes and refused admin commands are in the audit log" \
   custodian_actions_recorded
+remote_verify() {
+  custodian audit verify --signetd >"$work/remote.out"
+  grep -E '^OK: [0-9]+ records in 1 segments' "$work/remote.out"
+}
+check "signetd verifies its own audit log for a custodian" remote_verify
+check "an identity server may not ask signetd to verify its log" \
+  refused 3 "permission_denied" audit verify --signetd
 
 # --- reload and stop -------------------------------------------------------------------------
 reload() {

@@ -128,6 +128,8 @@ std::string_view AdminCommandName(pb::AdminCommand command) {
       return "ca.issue_intermediate";
     case pb::ADMIN_STATUS:
       return "status";
+    case pb::ADMIN_AUDIT_VERIFY:
+      return "audit.verify";
     default:
       return "admin";
   }
@@ -139,6 +141,7 @@ bool IsMutation(pb::AdminCommand command) {
     case pb::ADMIN_KEY_SHOW:
     case pb::ADMIN_DENY_LIST:
     case pb::ADMIN_STATUS:
+    case pb::ADMIN_AUDIT_VERIFY:
       return false;
     default:
       return true;

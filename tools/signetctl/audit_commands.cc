@@ -6,6 +6,7 @@
 
 #include <iostream>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "signer/audit/key_file.h"
@@ -46,19 +47,11 @@ void RunVerify(const VerifyArgs& args) {
   if (!report.ok()) {
     Fail(report.status());
   }
-  if (report->problem) {
-    const audit::VerifyProblem& p = *report->problem;
-    std::cout << "FAILED: first bad record: segment " << p.segment << " line " << p.line << " seq "
-              << p.seq << ": " << p.what << "\n"
-              << "verified before it: " << report->records << " records, last seq "
-              << report->last_seq << "\n";
-    throw CLI::RuntimeError(kExitAltered);
+  int status =
+      PrintVerifyReport(*report, args.key_file.empty() ? " (no --key given)" : "", std::cout);
+  if (status != 0) {
+    throw CLI::RuntimeError(status);
   }
-  std::cout << "OK: " << report->records << " records in " << report->segments
-            << " segments, last seq " << report->last_seq << ", head " << report->head_hash
-            << "\ncheckpoints: " << report->checkpoints_verified << " verified, "
-            << report->checkpoints_unchecked << " not checked"
-            << (args.key_file.empty() ? " (no --key given)" : "") << "\n";
 }
 
 struct QueryArgs {
@@ -97,8 +90,26 @@ void RunQuery(QueryArgs args) {
 
 }  // namespace
 
-void AddAuditCommands(CLI::App& app) {
-  CLI::App* audit = app.add_subcommand("audit", "Verify and query the audit log (offline)");
+int PrintVerifyReport(const audit::VerifyReport& report, const std::string& unchecked_note,
+                      std::ostream& out) {
+  if (report.problem) {
+    const audit::VerifyProblem& p = *report.problem;
+    out << "FAILED: first bad record: segment " << p.segment << " line " << p.line << " seq "
+        << p.seq << ": " << p.what << "\n"
+        << "verified before it: " << report.records << " records, last seq " << report.last_seq
+        << "\n";
+    return kExitAltered;
+  }
+  out << "OK: " << report.records << " records in " << report.segments << " segments, last seq "
+      << report.last_seq << ", head " << report.head_hash
+      << "\ncheckpoints: " << report.checkpoints_verified << " verified, "
+      << report.checkpoints_unchecked << " not checked"
+      << (report.checkpoints_unchecked != 0 ? unchecked_note : "") << "\n";
+  return 0;
+}
+
+void AddAuditCommands(CLI::App& app, RemoteVerify* remote) {
+  CLI::App* audit = app.add_subcommand("audit", "Verify and query the audit log");
   audit->require_subcommand(1);
 
   auto verify_args = std::make_shared<VerifyArgs>();
@@ -112,7 +123,20 @@ void AddAuditCommands(CLI::App& app) {
       ->add_option("--key", verify_args->key_file,
                    "Audit public key: SPKI PEM or DER, a JWK or a JWKS")
       ->check(CLI::ExistingFile);
-  verify->callback([verify_args] { RunVerify(*verify_args); });
+  bool* through_signetd = nullptr;
+  if (remote != nullptr) {
+    through_signetd = &remote->requested;
+    verify->add_flag("--signetd", *through_signetd,
+                     "Ask the running signetd (client config: --config) to verify its own log "
+                     "with its audit key");
+  }
+  verify->callback([verify_args, remote] {
+    if (remote != nullptr && remote->requested) {
+      remote->from_segment = verify_args->from;
+      return;
+    }
+    RunVerify(*verify_args);
+  });
 
   auto query_args = std::make_shared<QueryArgs>();
   CLI::App* query = audit->add_subcommand(

@@ -14,6 +14,8 @@
 #include "tools/custodian/admin_audit.h"
 #include "tools/custodian/admin_render.h"
 #include "tools/custodian/admin_service.h"
+#include "tools/custodian/verify_json.h"
+#include "tools/signetctl/audit_commands.h"
 #include "tools/signetd/backends.h"
 #include "tools/signetd/config.h"
 
@@ -48,6 +50,22 @@ Status Record(audit::AuditLog* log, const pb::AdminRequest& request, const std::
     }
   }
   return OkStatus();
+}
+
+// The JSON document of an admin answer, or the error signetd answered with.
+StatusOr<boost::json::value> AdminDocument(const pb::Response& response) {
+  if (response.has_error()) {
+    return ipc::StatusFromError(response.error());
+  }
+  if (!response.has_admin()) {
+    return Status(Code::kInternal, "signetd answered an admin request with something else");
+  }
+  boost::system::error_code ec;
+  boost::json::value document = boost::json::parse(response.admin().result_json(), ec);
+  if (ec) {
+    return Status(Code::kInternal, "signetd's admin answer is not JSON: " + ec.message());
+  }
+  return document;
 }
 
 }  // namespace
@@ -110,19 +128,16 @@ Status RunOffline(const CustodianEnv& env, const pb::AdminRequest& request, std:
   return OkStatus();
 }
 
+Status PrintRemoteVerify(const pb::Response& response, int* verdict, std::ostream& out) {
+  SIGNET_ASSIGN_OR_RETURN(boost::json::value document, AdminDocument(response));
+  SIGNET_ASSIGN_OR_RETURN(audit::VerifyReport report, custodian::VerifyReportFromJson(document));
+  *verdict = tools::PrintVerifyReport(report, " (signetd has no active audit key)", out);
+  return OkStatus();
+}
+
 Status PrintAdminResponse(const pb::AdminRequest& request, const pb::Response& response, bool json,
                           std::ostream& out) {
-  if (response.has_error()) {
-    return ipc::StatusFromError(response.error());
-  }
-  if (!response.has_admin()) {
-    return Status(Code::kInternal, "signetd answered an admin request with something else");
-  }
-  boost::system::error_code ec;
-  boost::json::value document = boost::json::parse(response.admin().result_json(), ec);
-  if (ec) {
-    return Status(Code::kInternal, "signetd's admin answer is not JSON: " + ec.message());
-  }
+  SIGNET_ASSIGN_OR_RETURN(boost::json::value document, AdminDocument(response));
   custodian::RenderAdmin(request.command(), document, json, out);
   return OkStatus();
 }

@@ -51,6 +51,10 @@ StatusOr<pb::AdminRequest> CaRequest(pb::AdminCommand command, const CaArgs& arg
 // Runs `request` offline and prints its answer (a table, or JSON with env.json).
 Status RunOffline(const CustodianEnv& env, const pb::AdminRequest& request, std::ostream& out);
 
+// Prints signetd's answer to `audit verify --signetd` as the offline command does; *verdict
+// becomes that command's exit status (0, or 1 when the log is altered).
+Status PrintRemoteVerify(const pb::Response& response, int* verdict, std::ostream& out);
+
 // Prints the answer signetd sent for `request`.
 Status PrintAdminResponse(const pb::AdminRequest& request, const pb::Response& response, bool json,
                           std::ostream& out);

@@ -6,6 +6,7 @@
 //   signetctl sign --key KID --digest HEX [--encoding der|raw]
 //   signetctl jwks | bundle
 //   signetctl audit verify | query | checkpoints     (offline, on an audit log directory)
+//   signetctl audit verify --signetd                 (signetd verifies its own log)
 //
 //   signetctl [--config custodian.toml] key|deny|ca|status ...     (custodian commands)
 //     through signetd, which must grant the caller "admin"; or offline, with signetd stopped:
@@ -173,6 +174,19 @@ int RunAdmin(const std::string& config_path, const CustodianEnv& env,
   return Call(config_path, request, print, CustodianExit);
 }
 
+// `audit verify --signetd`: signetd verifies its own log; exit 1 when it is altered.
+int RunRemoteVerify(const std::string& config_path, const std::string& from_segment) {
+  pb::Request request;
+  request.mutable_admin()->set_command(pb::ADMIN_AUDIT_VERIFY);
+  request.mutable_admin()->set_from_segment(from_segment);
+  int verdict = 0;
+  auto print = [&verdict](const pb::Response& response) {
+    return PrintRemoteVerify(response, &verdict, std::cout);
+  };
+  int status = Call(config_path, request, print, CustodianExit);
+  return status != 0 ? status : verdict;
+}
+
 pb::AdminRequest Admin(pb::AdminCommand command, std::string kid = "") {
   pb::AdminRequest request;
   request.set_command(command);
@@ -231,7 +245,9 @@ int main(int argc, char** argv) {
   CLI::App* jwks_cmd = app.add_subcommand("jwks", "print the JWK Set");
   CLI::App* bundle_cmd = app.add_subcommand("bundle", "print the SPIFFE trust bundle");
 
-  signet::tools::AddAuditCommands(app);  // audit verify | query | checkpoints (offline)
+  // audit verify | query | checkpoints, offline; `audit verify --signetd` asks signetd.
+  signet::tools::RemoteVerify remote_verify;
+  signet::tools::AddAuditCommands(app, &remote_verify);
 
   // Custodian commands: through signetd (with --config), or offline with --daemon-config and
   // --state-dir (custodian.h).
@@ -312,6 +328,9 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitUsage;
   }
 
+  if (remote_verify.requested) {
+    return RunRemoteVerify(config_path, remote_verify.from_segment);
+  }
   if (jwt_cmd->parsed()) {
     return Run(config_path, BuildJwtSvidRequest(jwt));
   }

@@ -278,6 +278,10 @@ void KeyService::RunAdmin(const ipc::Caller& caller, const pb::AdminRequest& req
   });
 }
 
+void KeyService::Post(std::function<void()> job) {
+  asio::post(worker_->io, std::move(job));
+}
+
 void KeyService::NoteIssued(const std::string& kid, TimePoint expires_at) {
   keys_->NoteIssued(kid, expires_at);
 }

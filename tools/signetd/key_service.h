@@ -15,6 +15,7 @@
 // Thread safety: all methods may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,6 +46,9 @@ class KeyService {
   // Runs a custodian command for `caller` (already authorised) on the service's thread.
   void RunAdmin(const ipc::Caller& caller, const ipc::pb::AdminRequest& request,
                 ipc::ResponseCallback done);
+
+  // Runs `job` on the service's thread, after the commands queued before it.
+  void Post(std::function<void()> job);
 
   // What a key operation reports to the catalogue: `kid` signed something valid until `exp`.
   void NoteIssued(const std::string& kid, TimePoint expires_at);
