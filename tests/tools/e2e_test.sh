@@ -230,6 +230,18 @@ print(next(t["kid"] for t in json.load(open(sys.argv[1])) if t["to"] == "active"
 }
 check "key rotate: the next token has the new kid, the old token still verifies" rotate_jwt_key
 
+prepared_key_published() {
+  custodian key generate --purpose jwt --json >"$work/generate.json"
+  local kid token
+  kid="$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["kid"])' \
+    "$work/generate.json")"
+  curl -sf --cacert "$state/pki/ca.pem" "$jwks_url" | grep -qF "\"kid\":\"$kid\""
+  token="$("$signetctl" mint jwt-svid --sub spiffe://example.org/workload/web --aud x)"
+  [ "$(kid_of "$token")" != "$kid" ] || { echo "a prepared key signed"; return 1; }
+}
+check "key generate: a prepared key is in the JWKS before it signs anything" \
+  prepared_key_published
+
 deny_stops_minting() {
   local rogue=spiffe://example.org/workload/rogue
   "$signetctl" mint jwt-svid --sub "$rogue" --aud x >/dev/null

@@ -84,6 +84,16 @@ StatusOr<Algorithm> RequestAlgorithm(const pb::AdminRequest& request) {
   return request.algorithm().empty() ? Algorithm::kES256 : ParseAlgorithm(request.algorithm());
 }
 
+// The backend of the purpose's active key (an intermediate for x509-ca), or "".
+std::string BackendOfActive(const Catalogue& catalogue, Purpose purpose) {
+  for (const KeyRecord& k : catalogue.keys) {
+    if (k.purpose == purpose && k.state == KeyState::kActive && k.ca_role != CaRole::kRoot) {
+      return k.backend;
+    }
+  }
+  return "";
+}
+
 StatusOr<CaCertificateSpec> CaSpec(const pb::AdminRequest& request) {
   const pb::CaParams& ca = request.ca();
   SIGNET_RETURN_IF_ERROR(Require(ca.common_name(), "a common name", request.command()));
@@ -192,9 +202,14 @@ StatusOr<AdminOutcome> AdminService::RunKeyCommand(const pb::AdminRequest& reque
     if (command == pb::ADMIN_KEY_ROTATE) {
       return Transitions(keys_.Rotate(purpose, who));
     }
-    SIGNET_RETURN_IF_ERROR(Require(request.backend(), "a backend", command));
+    std::string backend = request.backend();
+    if (backend.empty()) {
+      backend = BackendOfActive(keys_.Snapshot(), purpose);
+    }
+    SIGNET_RETURN_IF_ERROR(
+        Require(backend, "a backend (no active key of this purpose to take it from)", command));
     SIGNET_ASSIGN_OR_RETURN(Algorithm alg, RequestAlgorithm(request));
-    return Transitions(keys_.Generate(purpose, alg, request.backend(), who));
+    return Transitions(keys_.Generate(purpose, alg, backend, who));
   }
 
   const std::string& kid = request.key_id();

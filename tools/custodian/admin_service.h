@@ -63,7 +63,8 @@ class AdminService {
  public:
   AdminService(KeyManager& keys, DenyListStore& deny) : keys_(keys), deny_(deny) {}
 
-  // Runs `request` on behalf of `who` (recorded as the author of every change). Errors keep
+  // Runs `request` on behalf of `who` (recorded as the author of every change). `key
+  // generate` without a backend uses that of the purpose's active key. Errors keep
   // the KeyManager's codes: kNotFound for an unknown kid, kFailedPrecondition for a
   // transition the lifecycle refuses, kInvalidArgument for a malformed request.
   StatusOr<AdminOutcome> Run(const pb::AdminRequest& request, std::string_view who);

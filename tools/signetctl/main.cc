@@ -276,7 +276,8 @@ int main(int argc, char** argv) {
   key_generate->add_option("--purpose", purpose, "jwt, x509-ca, raw, audit")->required();
   key_generate->add_option("--alg", alg, "ES256, ES384, EdDSA, PS256, RS256")
       ->capture_default_str();
-  key_generate->add_option("--backend", backend, "backend name in signetd.toml")->required();
+  key_generate->add_option("--backend", backend,
+                           "backend name in signetd.toml (default: that of the active key)");
   CLI::App* key_rotate = key->add_subcommand("rotate", "prepare a key and activate it now");
   key_rotate->add_option("--purpose", purpose)->required();
   CLI::App* key_activate = key->add_subcommand("activate", "make a prepared key sign");
