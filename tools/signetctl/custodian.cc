@@ -9,7 +9,6 @@
 #include "signer/audit/log.h"
 #include "signer/deny_list_store.h"
 #include "signer/key_manager.h"
-#include "signer/policy.h"
 #include "tools/common/duration.h"
 #include "tools/custodian/admin_audit.h"
 #include "tools/custodian/admin_render.h"
@@ -21,21 +20,6 @@
 
 namespace signet::ctl {
 namespace {
-
-// The longest TTL any grant allows: how long a retired key's credentials may live.
-// An hour when the policy cannot be read or grants nothing.
-Seconds LongestGrantedTtl(const DaemonConfig& config) {
-  Seconds longest{0};
-  StatusOr<Policy> policy = Policy::FromToml(config.policy_text, config.policy_source);
-  if (policy.ok()) {
-    for (const Grant& g : policy->grants()) {
-      for (const auto& [op, ttl] : g.max_ttl) {
-        longest = std::max(longest, ttl);
-      }
-    }
-  }
-  return longest > Seconds(0) ? longest : Seconds(3600);
-}
 
 // Appends the records of a finished command; a change that cannot be recorded is reported.
 Status Record(audit::AuditLog* log, const pb::AdminRequest& request, const std::string& who,

@@ -1,9 +1,11 @@
 #include "tools/signetd/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "signer/policy.h"
 #include "tools/common/duration.h"
 #include "tools/common/toml_section.h"
 
@@ -375,6 +377,17 @@ std::string_view BackendTypeName(BackendType type) {
       return "slow-test";
   }
   return "unknown";
+}
+
+Seconds LongestGrantedTtl(const DaemonConfig& config) {
+  Seconds longest{0};
+  StatusOr<Policy> policy = Policy::FromToml(config.policy_text, config.policy_source);
+  for (const Grant& g : policy.ok() ? policy->grants() : std::vector<Grant>()) {
+    for (const auto& [op, ttl] : g.max_ttl) {
+      longest = std::max(longest, ttl);
+    }
+  }
+  return longest > Seconds(0) ? longest : Seconds(3600);
 }
 
 const KeyConfig* DaemonConfig::FindKey(const std::string& id) const {

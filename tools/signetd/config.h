@@ -131,4 +131,8 @@ Status ParseHostPort(std::string_view text, std::string* host, uint16_t* port);
 
 std::string_view BackendTypeName(BackendType type);
 
+// The longest TTL the config's policy grants for any operation: how long after retirement a
+// key's credentials may still be valid. An hour when the policy grants no TTL.
+Seconds LongestGrantedTtl(const DaemonConfig& config);
+
 }  // namespace signet

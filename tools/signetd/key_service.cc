@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <thread>
 
-#include "signer/policy.h"
 #include "signer/x509_sign.h"
 #include "tools/common/pem.h"
 #include "tools/custodian/admin_audit.h"
@@ -42,18 +41,6 @@ struct FileStamp {
   }
   bool operator==(const FileStamp&) const = default;
 };
-
-// The longest TTL the policy grants: how long a retired key's credentials may still be valid.
-Seconds LongestGrantedTtl(const DaemonConfig& config) {
-  Seconds longest{0};
-  StatusOr<Policy> policy = Policy::FromToml(config.policy_text, config.policy_source);
-  for (const Grant& g : policy.ok() ? policy->grants() : std::vector<Grant>()) {
-    for (const auto& [op, ttl] : g.max_ttl) {
-      longest = std::max(longest, ttl);
-    }
-  }
-  return longest > Seconds(0) ? longest : Seconds(3600);
-}
 
 // The config's [[key]] entries as the catalogue takes them in: root CAs first (those of
 // [[key]] entries, then, keyless, those that only end a chain file), then every other key.
