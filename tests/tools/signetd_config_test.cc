@@ -133,6 +133,55 @@ TEST_CASE("signetd config refuses keys that point nowhere or at the wrong purpos
         "/etc/signet/signetd.toml: key[0].backend: no [[backend]] is named 'tpm'");
 }
 
+TEST_CASE("signetd config with a state_dir takes keys from the catalogue and its rotation") {
+  std::string text = Replace(kValid, "trust_domain = \"example.org\"\n",
+                             "trust_domain = \"example.org\"\nstate_dir = \"state\"\n");
+  text = Replace(text, "[ipc]\n", R"([rotation]
+interval = "30s"
+[rotation.jwt]
+lifetime = "12h"
+backend = "hsm"
+[rotation.x509-ca]
+lifetime = "720h"
+algorithm = "ES384"
+backend = "hsm"
+common_name = "signet intermediate"
+
+[ipc]
+)");
+  StatusOr<DaemonConfig> config = ParseDaemonConfig(text, "/etc/signet/signetd.toml");
+  REQUIRE(config.ok());
+  CHECK(config->KeysFromCatalogue());
+  CHECK(config->state_dir == "/etc/signet/state");
+  CHECK(config->rotation.interval == Seconds(30));
+  REQUIRE(config->rotation.rules.count(Purpose::kJwt) == 1);
+  CHECK(config->rotation.rules.at(Purpose::kJwt).lifetime == Seconds(12 * 3600));
+  CHECK(config->rotation.rules.at(Purpose::kJwt).algorithm == Algorithm::kES256);
+  CHECK(config->rotation.rules.at(Purpose::kX509Ca).algorithm == Algorithm::kES384);
+  CHECK(config->rotation.intermediate.common_name == "signet intermediate");
+  CHECK(config->rotation.intermediate.trust_domain == "example.org");
+
+  // The catalogue says which key signs: [minter] is optional.
+  std::string no_minter = Replace(text, "jwt_key = \"jwt-1\"\n", "");
+  no_minter = Replace(no_minter, "x509_ca_key = \"intermediate-1\"\n", "");
+  CHECK(ParseDaemonConfig(no_minter, "/etc/signet/signetd.toml").ok());
+
+  CHECK(ErrorOf(Replace(text, "lifetime = \"12h\"\nbackend = \"hsm\"",
+                        "lifetime = \"12h\"\nbackend = \"tpm\"")) ==
+        "/etc/signet/signetd.toml: rotation.jwt.backend: no [[backend]] is named 'tpm'");
+  CHECK(ErrorOf(Replace(text, "common_name = \"signet intermediate\"\n", "")) ==
+        "/etc/signet/signetd.toml: rotation.x509-ca.common_name: is required");
+  CHECK(ErrorOf(Replace(text, "lifetime = \"12h\"", "lifetime = \"30s\""))
+            .find("rotation.jwt.lifetime: must be at least 1m") != std::string::npos);
+}
+
+TEST_CASE("signetd config refuses a rotation rule without a state_dir") {
+  std::string text = Replace(kValid, "[ipc]\n", "[rotation.jwt]\nbackend = \"hsm\"\n\n[ipc]\n");
+  CHECK(ErrorOf(text) ==
+        "/etc/signet/signetd.toml: rotation: needs state_dir: rotated keys live in the key "
+        "catalogue");
+}
+
 TEST_CASE("signetd config keeps CA keys off the software backend unless allowed") {
   std::string text = Replace(kValid, "backend = \"hsm\"\npurpose = \"x509-ca\"",
                              "backend = \"soft\"\npurpose = \"x509-ca\"");
