@@ -89,6 +89,11 @@ void MinterHandler::Handle(const Caller& caller, pb::Request request, ResponseCa
       answer->set_detail(health.ok() ? "" : health.ToString());
       break;
     }
+    case pb::Request::kAdmin:
+      // Custodian commands are run by a handler in front of this one (signetd's).
+      response = ErrorResponse(
+          Status(Code::kUnsupported, "this server does not run custodian (admin) commands"));
+      break;
     case pb::Request::OPERATION_NOT_SET:
       response = ErrorResponse(Status(Code::kUnsupported, "request names no known operation"));
       break;
