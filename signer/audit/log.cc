@@ -156,6 +156,7 @@ AuditLog::~AuditLog() {
 
 void AuditLog::Enqueue(Pending pending) {
   Status refused;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (!failed_.ok()) {
@@ -164,13 +165,17 @@ void AuditLog::Enqueue(Pending pending) {
       refused = Status(Code::kUnavailable, "audit log " + options_.dir + " is closing");
     } else {
       queue_.push_back(std::move(pending));
+      // A busy writer takes this record with its next group without being woken.
+      wake = writer_idle_ || (writer_gathering_ && GroupFull());
     }
     if (!refused.ok()) {
       ++health_.appends_refused;
     }
   }
   if (refused.ok()) {
-    wake_.notify_one();
+    if (wake) {
+      wake_.notify_one();
+    }
     return;
   }
   pending.done(refused);

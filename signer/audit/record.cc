@@ -114,10 +114,8 @@ void Member(std::string& out, std::string_view name, int64_t value) {
   out += ',';
 }
 
-// The record in canonical form without `hash`: `{"seq":...,"prev":"..."}`.
-std::string Canonical(const AuditRecord& r) {
-  std::string out;
-  out.reserve(512);
+// Appends the record in canonical form without `hash`: `{"seq":...,"prev":"..."}`.
+void AppendCanonical(const AuditRecord& r, std::string& out) {
   out += '{';
   Member(out, "seq", static_cast<int64_t>(r.seq));
   Member(out, "time", r.time);
@@ -160,7 +158,6 @@ std::string Canonical(const AuditRecord& r) {
   out += "\"prev\":";
   AppendString(out, r.prev);
   out += '}';
-  return out;
 }
 
 bool IsLowerHex(std::string_view text) {
@@ -279,14 +276,21 @@ std::string Sha256Hex(std::string_view data) {
 }
 
 std::string EncodeRecord(AuditRecord& record) {
-  std::string line = Canonical(record);
-  record.hash = Sha256Hex(line);
-
-  line.pop_back();  // the closing brace
-  line.append(kHashMember);
-  line.append(record.hash);
-  line.append("\"}");
+  std::string line;
+  line.reserve(640);
+  AppendEncodedRecord(record, line);
   return line;
+}
+
+void AppendEncodedRecord(AuditRecord& record, std::string& out) {
+  size_t start = out.size();
+  AppendCanonical(record, out);
+  record.hash = Sha256Hex(std::string_view(out).substr(start));
+
+  out.pop_back();  // the closing brace
+  out.append(kHashMember);
+  out.append(record.hash);
+  out.append("\"}");
 }
 
 StatusOr<LineHashes> HashLine(std::string_view line) {

@@ -83,6 +83,9 @@ inline constexpr std::string_view kZeroHash =
 // record.hash from the other members (record.prev must be set).
 std::string EncodeRecord(AuditRecord& record);
 
+// The same line appended to `out`, for writing many records with one buffer.
+void AppendEncodedRecord(AuditRecord& record, std::string& out);
+
 // The hash a line claims and the hash its bytes have. kInvalidArgument when the
 // line does not end in a well-formed `,"hash":"<64 hex>"}`.
 struct LineHashes {
