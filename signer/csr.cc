@@ -6,7 +6,7 @@
 
 namespace signet {
 
-StatusOr<ossl::PkeyPtr> CheckCsr(std::string_view pem_or_der) {
+StatusOr<ossl::X509ReqPtr> CheckCsr(std::string_view pem_or_der) {
   if (pem_or_der.empty()) {
     return Status(Code::kInvalidArgument, "CSR is empty");
   }
@@ -45,8 +45,7 @@ StatusOr<ossl::PkeyPtr> CheckCsr(std::string_view pem_or_der) {
         Code::kInvalidArgument);
   }
 
-  EVP_PKEY_up_ref(key);
-  return ossl::PkeyPtr(key);
+  return req;
 }
 
 }  // namespace signet

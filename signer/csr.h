@@ -18,7 +18,8 @@ namespace signet {
 
 // Parses a PEM or DER CSR, checks its signature with its own public key and that
 // the key is an accepted type (P-256, P-384, Ed25519, RSA >= 2048). Returns the
-// public key. kInvalidArgument naming the failed step otherwise.
-StatusOr<ossl::PkeyPtr> CheckCsr(std::string_view pem_or_der);
+// checked request, whose SubjectPublicKeyInfo (X509_REQ_get_X509_PUBKEY) is the key to
+// certify. kInvalidArgument naming the failed step otherwise.
+StatusOr<ossl::X509ReqPtr> CheckCsr(std::string_view pem_or_der);
 
 }  // namespace signet

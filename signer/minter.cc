@@ -91,14 +91,18 @@ void Minter::SetKeys(KeySet keys) {
   }
 
   std::shared_ptr<X509> ca_cert;
+  std::shared_ptr<const SignatureVerifier> ca_verifier;
   Status ca_error;
   if (keys.x509_ca) {
     StatusOr<ossl::X509Ptr> parsed = ParseCertificate(keys.x509_ca->cert_der);
-    if (parsed.ok()) {
+    EVP_PKEY* ca_key = parsed.ok() ? X509_get0_pubkey(parsed->get()) : nullptr;
+    if (ca_key != nullptr) {
       X509_check_purpose(parsed->get(), -1, 0);  // caches extensions before threads share it
+      ca_verifier = std::make_shared<const SignatureVerifier>(
+          SignatureVerifier::ForKey(ca_key, keys.x509_ca->key->algorithm()));
       ca_cert = std::shared_ptr<X509>(parsed->release(), X509_free);
     } else {
-      ca_error = parsed.status();
+      ca_error = parsed.ok() ? ossl::Error("X509_get0_pubkey(CA certificate)") : parsed.status();
     }
   }
 
@@ -107,6 +111,7 @@ void Minter::SetKeys(KeySet keys) {
   keys_ = std::move(shared);
   state_->verifiers = std::move(verifiers);
   state_->ca_cert = std::move(ca_cert);
+  state_->ca_verifier = std::move(ca_verifier);
   state_->ca_error = std::move(ca_error);
 }
 

@@ -4,8 +4,9 @@
 // list and the clock. For each request it (1) checks the caller's grant and the
 // deny list, (2) builds the signing input, (3) queues the signature on the key's
 // backend with SigningKey::Sign, and, on the backend's thread, (4) verifies the
-// signature with the public key (unless the backend already verified it), re-reads
-// the produced token or certificate and checks it says what policy allowed, and
+// signature with the public key (unless the backend already verified it; a
+// certificate's always), re-reads the produced token, or checks the certificate's
+// bytes against the object built, and checks it says what policy allowed, and
 // (5) completes `done` with the credential and the fields an audit record needs.
 // Nothing unvalidated is ever handed to `done`.
 //

@@ -37,6 +37,8 @@ struct Minter::State {
   // more than signing); null with the reason in `ca_error` when it does not parse.
   std::shared_ptr<X509> ca_cert;
   Status ca_error;
+  // The public key of `ca_cert`, parsed once, for checking every certificate it issues.
+  std::shared_ptr<const SignatureVerifier> ca_verifier;
 };
 
 namespace minter_internal {

@@ -12,8 +12,10 @@ namespace {
 struct PendingCert {
   X509Authority ca;
   std::shared_ptr<X509> ca_cert;  // shared, read-only
-  ossl::PkeyPtr subject_key;
+  std::shared_ptr<const SignatureVerifier> ca_verifier;
+  ossl::X509ReqPtr csr;  // checked; its SubjectPublicKeyInfo is certified as it is
   ossl::X509Ptr cert;
+  Bytes tbs;  // what the CA key signs
   SvidTemplate tmpl;
   std::string serial_hex;
   AuditFields audit;
@@ -24,9 +26,10 @@ StatusOr<MintedCertificate> FinishCert(PendingCert& p, StatusOr<Bytes> signature
     return signature.status().WithContext("signing X.509-SVID with the CA key: ");
   }
   SIGNET_ASSIGN_OR_RETURN(Bytes der, AttachSignature(p.cert.get(), *signature));
-  // The issuer signature is always verified here (X509_verify), even when the
-  // backend checked it: certificates are few, and this also checks the encoding.
-  SIGNET_RETURN_IF_ERROR(CheckSvid(der, p.ca_cert.get(), p.tmpl, p.serial_hex));
+  // The issuer signature is always verified here, even when the backend checked it:
+  // certificates are few, and this also checks the bytes released against the object.
+  SIGNET_RETURN_IF_ERROR(
+      CheckSvid(der, p.tbs, p.cert.get(), p.ca_cert.get(), *p.ca_verifier, p.tmpl, p.serial_hex));
 
   MintedCertificate out;
   out.pem = CertificatePem(der);
@@ -52,7 +55,7 @@ void Minter::MintX509Svid(const Caller& caller, X509SvidRequest request,
   auto prepare = [&]() -> Status {
     SIGNET_RETURN_IF_ERROR(minter_internal::CheckSpiffeSubject(
         request.spiffe_id, options_.trust_domain, "X.509-SVID subject"));
-    SIGNET_ASSIGN_OR_RETURN(pending->subject_key, CheckCsr(request.csr));
+    SIGNET_ASSIGN_OR_RETURN(pending->csr, CheckCsr(request.csr));
 
     std::shared_ptr<const Policy> policy = this->policy();
     SIGNET_ASSIGN_OR_RETURN(
@@ -70,6 +73,7 @@ void Minter::MintX509Svid(const Caller& caller, X509SvidRequest request,
       std::lock_guard<std::mutex> lock(mu_);
       keys = keys_;
       pending->ca_cert = state_->ca_cert;
+      pending->ca_verifier = state_->ca_verifier;
       ca_error = state_->ca_error;
     }
     if (!keys->x509_ca) {
@@ -86,8 +90,8 @@ void Minter::MintX509Svid(const Caller& caller, X509SvidRequest request,
       return Status(Code::kFailedPrecondition, "the issuing CA certificate has expired");
     }
 
-    pending->tmpl = {request.spiffe_id, pending->subject_key.get(), now - options_.x509_backdate,
-                     not_after};
+    pending->tmpl = {request.spiffe_id, X509_REQ_get_X509_PUBKEY(pending->csr.get()),
+                     now - options_.x509_backdate, not_after};
     SIGNET_ASSIGN_OR_RETURN(UnsignedCertificate unsigned_cert,
                             BuildSvid(pending->tmpl, pending->ca_cert.get()));
     pending->cert = std::move(unsigned_cert.cert);
@@ -116,6 +120,7 @@ void Minter::MintX509Svid(const Caller& caller, X509SvidRequest request,
     done(tbs.status());
     return;
   }
+  pending->tbs = *tbs;
   SigningKey& key = *pending->ca.key;
   key.Sign(SignRequest{std::move(*tbs), false, SignatureFormat::kDer},
            [pending, done = std::move(done)](StatusOr<Bytes> signature) {

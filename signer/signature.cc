@@ -132,6 +132,11 @@ StatusOr<SignatureVerifier> SignatureVerifier::Create(const PublicKey& key, Algo
   return SignatureVerifier(std::shared_ptr<EVP_PKEY>(pkey.release(), EVP_PKEY_free), alg);
 }
 
+SignatureVerifier SignatureVerifier::ForKey(EVP_PKEY* key, Algorithm alg) {
+  EVP_PKEY_up_ref(key);
+  return SignatureVerifier(std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free), alg);
+}
+
 Status SignatureVerifier::Verify(const SignRequest& request, ByteView signature) const {
   EVP_PKEY* pkey = pkey_.get();
   Algorithm alg = alg_;

@@ -49,6 +49,9 @@ class SignatureVerifier {
  public:
   static StatusOr<SignatureVerifier> Create(const PublicKey& key, Algorithm alg);
 
+  // A verifier for a key already parsed (a certificate's, say); takes a reference on it.
+  static SignatureVerifier ForKey(EVP_PKEY* key, Algorithm alg);
+
   Status Verify(const SignRequest& request, ByteView signature) const;
 
  private:

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
 #include <ctime>
 
 namespace signet {
@@ -219,6 +220,93 @@ StatusOr<ossl::X509Ptr> ParseCertificate(ByteView der) {
     return ossl::Error("d2i_X509", Code::kInvalidArgument);
   }
   return cert;
+}
+
+Status SetSubjectPublicKeyInfo(X509* cert, const X509_PUBKEY* spki) {
+  const unsigned char* bits = nullptr;
+  int bits_length = 0;
+  X509_ALGOR* from = nullptr;
+  X509_PUBKEY* target = X509_get_X509_PUBKEY(cert);
+  if (target == nullptr || X509_PUBKEY_get0_param(nullptr, &bits, &bits_length, &from, spki) != 1) {
+    return ossl::Error("X509_PUBKEY_get0_param");
+  }
+  auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(bits, static_cast<size_t>(bits_length)));
+  if (copy == nullptr && bits_length > 0) {
+    return ossl::Error("OPENSSL_memdup");
+  }
+  // The key bits pass to `target`; its algorithm is cleared here and copied just below.
+  if (X509_PUBKEY_set0_param(target, nullptr, V_ASN1_EOC, nullptr, copy, bits_length) != 1) {
+    OPENSSL_free(copy);
+    return ossl::Error("X509_PUBKEY_set0_param");
+  }
+  X509_ALGOR* to = nullptr;
+  if (X509_PUBKEY_get0_param(nullptr, nullptr, nullptr, &to, target) != 1 ||
+      X509_ALGOR_copy(to, from) != 1) {
+    return ossl::Error("X509_ALGOR_copy(SubjectPublicKeyInfo algorithm)");
+  }
+  return OkStatus();
+}
+
+bool SamePublicKeyInfo(const X509_PUBKEY* a, const X509_PUBKEY* b) {
+  const unsigned char* a_bits = nullptr;
+  const unsigned char* b_bits = nullptr;
+  int a_length = 0;
+  int b_length = 0;
+  X509_ALGOR* a_alg = nullptr;
+  X509_ALGOR* b_alg = nullptr;
+  if (X509_PUBKEY_get0_param(nullptr, &a_bits, &a_length, &a_alg, a) != 1 ||
+      X509_PUBKEY_get0_param(nullptr, &b_bits, &b_length, &b_alg, b) != 1) {
+    return false;
+  }
+  return X509_ALGOR_cmp(a_alg, b_alg) == 0 && a_length == b_length &&
+         std::equal(a_bits, a_bits + a_length, b_bits);
+}
+
+namespace {
+
+// Reads the DER header at `*p` (at most `end - *p` bytes) and returns the whole
+// element (header and content); advances `*p` past it, or into its content when
+// `enter` is set. Empty when the element is malformed or not of `tag`.
+ByteView NextElement(const unsigned char** p, const unsigned char* end, int tag, bool enter) {
+  const unsigned char* start = *p;
+  const unsigned char* content = *p;
+  long length = 0;
+  int got_tag = 0;
+  int got_class = 0;
+  int rc = ASN1_get_object(&content, &length, &got_tag, &got_class, end - start);
+  if ((rc & 0x80) != 0 || got_tag != tag || got_class != V_ASN1_UNIVERSAL ||
+      length > end - content) {
+    return {};
+  }
+  const unsigned char* after = content + length;
+  *p = enter ? content : after;
+  return ByteView(start, static_cast<size_t>(after - start));
+}
+
+}  // namespace
+
+StatusOr<CertificateParts> SplitCertificate(ByteView der) {
+  const unsigned char* p = der.data();
+  const unsigned char* end = der.data() + der.size();
+  ByteView outer = NextElement(&p, end, V_ASN1_SEQUENCE, true);
+  if (outer.size() != der.size()) {
+    return Status(Code::kInternal, "certificate DER is not exactly one SEQUENCE");
+  }
+  CertificateParts parts;
+  parts.tbs = NextElement(&p, end, V_ASN1_SEQUENCE, false);
+  ByteView algorithm = NextElement(&p, end, V_ASN1_SEQUENCE, false);
+  const unsigned char* bits_start = p;
+  ByteView bits = NextElement(&p, end, V_ASN1_BIT_STRING, true);
+  if (parts.tbs.empty() || algorithm.empty() || bits.empty()) {
+    return Status(Code::kInternal, "certificate DER does not hold TBS, algorithm and signature");
+  }
+  // `p` is now at the BIT STRING's content: one unused-bits byte (0), then the signature.
+  size_t header = static_cast<size_t>(p - bits_start);
+  if (bits.size() < header + 1 || *p != 0 || bits.data() + bits.size() != end) {
+    return Status(Code::kInternal, "certificate signature BIT STRING is malformed");
+  }
+  parts.signature = ByteView(p + 1, bits.size() - header - 1);
+  return parts;
 }
 
 std::string CertificatePem(ByteView der) {

@@ -58,6 +58,24 @@ StatusOr<Algorithm> AlgorithmForKey(EVP_PKEY* key);
 // Parses a DER certificate.
 StatusOr<ossl::X509Ptr> ParseCertificate(ByteView der);
 
+// Copies a SubjectPublicKeyInfo (algorithm, parameters, key bits) into `cert` as it
+// is. Unlike X509_set_pubkey, no key is encoded or decoded: in OpenSSL 3.0 that round
+// trip goes through the provider encoder and decoder and costs more than signing.
+Status SetSubjectPublicKeyInfo(X509* cert, const X509_PUBKEY* spki);
+
+// True when two SubjectPublicKeyInfo carry the same algorithm, parameters and key bits.
+bool SamePublicKeyInfo(const X509_PUBKEY* a, const X509_PUBKEY* b);
+
+// The three elements of a DER Certificate, as views into it: the TBSCertificate
+// (tag and length included, the bytes that were signed), and the content of the
+// signatureValue BIT STRING (unused-bits byte removed). kInternal when `der` is not
+// exactly one SEQUENCE of a SEQUENCE, an AlgorithmIdentifier and a BIT STRING.
+struct CertificateParts {
+  ByteView tbs;
+  ByteView signature;
+};
+StatusOr<CertificateParts> SplitCertificate(ByteView der);
+
 // PEM text of a DER certificate.
 std::string CertificatePem(ByteView der);
 

@@ -1,5 +1,7 @@
 #include "signer/x509_svid.h"
 
+#include <algorithm>
+
 #include "signer/x509_inspect.h"
 #include "signer/x509_sign.h"
 
@@ -20,10 +22,10 @@ StatusOr<UnsignedCertificate> BuildSvid(const SvidTemplate& tmpl, X509* issuer) 
                                  reinterpret_cast<const unsigned char*>("signet"), -1, -1,
                                  0) != 1 ||
       X509_set_subject_name(cert.get(), subject.get()) != 1 ||
-      X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer)) != 1 ||
-      X509_set_pubkey(cert.get(), tmpl.subject_key) != 1) {
-    return ossl::Error("setting SVID names and key");
+      X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer)) != 1) {
+    return ossl::Error("setting SVID names");
   }
+  SIGNET_RETURN_IF_ERROR(SetSubjectPublicKeyInfo(cert.get(), tmpl.subject_key));
 
   X509* c = cert.get();
   SIGNET_RETURN_IF_ERROR(AddExtension(c, issuer, NID_basic_constraints, "critical,CA:FALSE"));
@@ -36,14 +38,36 @@ StatusOr<UnsignedCertificate> BuildSvid(const SvidTemplate& tmpl, X509* issuer) 
   return out;
 }
 
-Status CheckSvid(ByteView der, X509* issuer, const SvidTemplate& tmpl,
+Status CheckSvid(ByteView der, ByteView signed_tbs, X509* cert, X509* issuer,
+                 const SignatureVerifier& issuer_key, const SvidTemplate& tmpl,
                  const std::string& serial_hex) {
-  SIGNET_ASSIGN_OR_RETURN(ossl::X509Ptr cert, ParseCertificate(der));
-  SIGNET_RETURN_IF_ERROR(CheckIssuedBy(cert.get(), issuer));
-  SIGNET_ASSIGN_OR_RETURN(CertificateFacts facts, InspectCertificate(cert.get()));
   auto fail = [](const std::string& what) {
     return Status(Code::kInternal, "minted X.509-SVID fails its check: " + what);
   };
+  auto same = [](ByteView a, ByteView b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  };
+
+  // The bytes released are the bytes signed, and the object inspected below encodes to them.
+  SIGNET_ASSIGN_OR_RETURN(CertificateParts parts, SplitCertificate(der));
+  SIGNET_ASSIGN_OR_RETURN(Bytes encoded_tbs, TbsBytes(cert));
+  if (!same(parts.tbs, signed_tbs) || !same(parts.tbs, encoded_tbs)) {
+    return fail("the certificate's TBSCertificate is not the one that was signed");
+  }
+  Status signature = issuer_key.Verify(
+      SignRequest{Bytes(parts.tbs.begin(), parts.tbs.end()), false, SignatureFormat::kDer},
+      parts.signature);
+  if (!signature.ok()) {
+    return Status(
+        Code::kDeviceError,
+        "the certificate signature does not verify with the issuer's key: " + signature.message());
+  }
+  int issued = X509_check_issued(issuer, cert);
+  if (issued != X509_V_OK) {
+    return fail(std::string("certificate does not chain to its issuer: ") +
+                X509_verify_cert_error_string(issued));
+  }
+  SIGNET_ASSIGN_OR_RETURN(CertificateFacts facts, InspectCertificate(cert));
 
   if (facts.san_count != 1 || facts.uri_sans.size() != 1 || facts.uri_sans[0] != tmpl.spiffe_id) {
     return fail("subjectAltName is not exactly the URI " + tmpl.spiffe_id);
@@ -71,7 +95,7 @@ Status CheckSvid(ByteView der, X509* issuer, const SvidTemplate& tmpl,
   if (facts.not_after > issuer_not_after) {
     return fail("notAfter is later than the issuing CA's");
   }
-  if (EVP_PKEY_eq(X509_get0_pubkey(cert.get()), tmpl.subject_key) != 1) {
+  if (!SamePublicKeyInfo(X509_get_X509_PUBKEY(cert), tmpl.subject_key)) {
     return fail("public key is not the CSR's");
   }
   return OkStatus();

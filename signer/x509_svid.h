@@ -16,13 +16,14 @@
 
 #include "signer/clock.h"
 #include "signer/ossl.h"
+#include "signer/signature.h"
 #include "signer/status.h"
 
 namespace signet {
 
 struct SvidTemplate {
   std::string spiffe_id;
-  EVP_PKEY* subject_key = nullptr;  // borrowed: the CSR's public key
+  const X509_PUBKEY* subject_key = nullptr;  // borrowed: the CSR's SubjectPublicKeyInfo
   TimePoint not_before{};
   TimePoint not_after{};
 };
@@ -35,10 +36,17 @@ struct UnsignedCertificate {
 // Builds the TBS of an X.509-SVID issued by `issuer` (which must carry a subject key id).
 StatusOr<UnsignedCertificate> BuildSvid(const SvidTemplate& tmpl, X509* issuer);
 
-// Parses a signed SVID and checks signature, issuer, SAN, extensions, key, serial and
-// validity against what was built. kInternal (or kDeviceError for a bad signature)
-// when anything differs: such a certificate must never leave the process.
-Status CheckSvid(ByteView der, X509* issuer, const SvidTemplate& tmpl,
+// Checks a signed SVID before it is released. `der` is the certificate to release,
+// `cert` the object BuildSvid made and AttachSignature completed, `signed_tbs` the
+// bytes the CA key signed. The TBSCertificate inside `der` must be `signed_tbs` and
+// what `cert` encodes to; the signature inside `der` must verify with `issuer_key`
+// (the issuing CA certificate's public key); and `cert` must name `issuer` and carry
+// the SAN, extensions, key, serial and validity of `tmpl`. kInternal (kDeviceError for
+// a bad signature) when anything differs: such a certificate must never leave the
+// process. Nothing is decoded twice: `der` is checked against the parsed object
+// instead of being parsed again, which in OpenSSL 3.0 costs more than the signature.
+Status CheckSvid(ByteView der, ByteView signed_tbs, X509* cert, X509* issuer,
+                 const SignatureVerifier& issuer_key, const SvidTemplate& tmpl,
                  const std::string& serial_hex);
 
 }  // namespace signet
