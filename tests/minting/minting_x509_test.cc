@@ -166,3 +166,35 @@ TEST_CASE("a raw signature over a digest verifies with openssl", "[minting][raw]
 }
 
 }  // namespace signet::testing
+
+namespace signet::testing {
+
+TEST_CASE("a minted certificate splits into the TBS and signature that verify it",
+          "[minting][x509]") {
+  MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
+  StatusOr<MintedCertificate> cert = env.minter().MintX509SvidAndWait(
+      Caller{kIdp},
+      X509SvidRequest{"spiffe://example.org/agent/refunds", env.MakeCsr("ec"), Seconds(600)});
+  REQUIRE(cert.ok());
+
+  StatusOr<CertificateParts> parts = SplitCertificate(cert->cert_der);
+  REQUIRE(parts.ok());
+  StatusOr<ossl::X509Ptr> parsed = ParseCertificate(cert->cert_der);
+  REQUIRE(parsed.ok());
+  StatusOr<Bytes> tbs = TbsBytes(parsed->get());
+  REQUIRE(tbs.ok());
+  CHECK(Bytes(parts->tbs.begin(), parts->tbs.end()) == *tbs);
+  const ASN1_BIT_STRING* signature = nullptr;
+  X509_get0_signature(&signature, nullptr, parsed->get());
+  CHECK(Bytes(parts->signature.begin(), parts->signature.end()) ==
+        Bytes(ASN1_STRING_get0_data(signature),
+              ASN1_STRING_get0_data(signature) + ASN1_STRING_length(signature)));
+
+  Bytes trailing = cert->cert_der;
+  trailing.push_back(0);
+  CHECK(SplitCertificate(trailing).status().code() == Code::kInternal);
+  Bytes truncated(cert->cert_der.begin(), cert->cert_der.end() - 1);
+  CHECK(SplitCertificate(truncated).status().code() == Code::kInternal);
+}
+
+}  // namespace signet::testing
