@@ -165,10 +165,6 @@ TEST_CASE("a raw signature over a digest verifies with openssl", "[minting][raw]
                         sig->signature));
 }
 
-}  // namespace signet::testing
-
-namespace signet::testing {
-
 TEST_CASE("a minted certificate splits into the TBS and signature that verify it",
           "[minting][x509]") {
   MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
