@@ -243,9 +243,8 @@ Status Daemon::Start(const DaemonConfig& config) {
     parts_->auditing = std::make_unique<AuditingHandler>(*inner, *parts_->audit_log, x509_kid);
     inner = parts_->auditing.get();
   }
-  parts_->admin =
-      std::make_unique<AdminHandler>(*inner, *parts_->minter, parts_->key_service.get(),
-                                     parts_->audit_log.get(), config_.audit_dir);
+  parts_->admin = std::make_unique<AdminHandler>(*inner, *parts_->minter, parts_->key_service.get(),
+                                                 parts_->audit_log.get(), config_.audit_dir);
   parts_->logging = std::make_unique<LoggingHandler>(*parts_->admin, &parts_->metrics, x509_kid);
 
   parts_->metrics.Describe("signet_backend_queue_depth",
