@@ -219,7 +219,8 @@ print(next(t["kid"] for t in json.load(open(sys.argv[1])) if t["to"] == "active"
     "$work/rotate.json")"
   new_token="$("$signetctl" mint jwt-svid --sub spiffe://example.org/workload/web \
     --aud https://api.example.org --ttl 5m)"
-  [ "$(kid_of "$new_token")" = "$new_kid" ] || { echo "signed by $(kid_of "$new_token")"; return 1; }
+  [ "$(kid_of "$new_token")" = "$new_kid" ] ||
+    { echo "signed by $(kid_of "$new_token")"; return 1; }
   "$python" "$verify_py" jwt-svid "$jwks_url" "$state/pki/ca.pem" "$new_token" \
     spiffe://example.org/workload/web https://api.example.org
   "$python" "$verify_py" jwt-svid "$jwks_url" "$state/pki/ca.pem" "$old_token" \
