@@ -184,7 +184,7 @@ Status KeyManager::Impl::Publish() {
         }
         break;
       case Purpose::kRaw:
-        keys.raw[k.kid] = key;
+        keys.raw[k.kid] = RawKey{key, verifies};
         break;
       case Purpose::kAudit:
         break;  // the audit log asks ActiveKey(kAudit)

@@ -41,13 +41,13 @@ Status CheckSpiffeSubject(std::string_view id, std::string_view trust_domain,
   return OkStatus();
 }
 
-Status VerifyWith(const VerifierMap& verifiers, const SigningKey& key, const SignRequest& request,
-                  ByteView signature) {
-  auto it = verifiers.find(&key);
-  if (it == verifiers.end()) {
+Status CheckWith(const CheckMap& checks, const SigningKey& key, const SignRequest& request,
+                 ByteView signature) {
+  auto it = checks.find(&key);
+  if (it == checks.end()) {
     return VerifySignature(key.public_key(), key.algorithm(), request, signature);
   }
-  return it->second.Verify(request, signature);
+  return it->second.Check(request, signature);
 }
 
 }  // namespace minter_internal
@@ -68,16 +68,17 @@ Minter::Minter(Options options, std::shared_ptr<const Clock> clock,
 Minter::~Minter() = default;
 
 void Minter::SetKeys(KeySet keys) {
-  auto verifiers = std::make_shared<minter_internal::VerifierMap>();
+  auto checks = std::make_shared<minter_internal::CheckMap>();
   auto add = [&](const std::shared_ptr<SigningKey>& key) {
     if (!key) {
       return;
     }
-    // A key whose public key does not parse gets no verifier; VerifyWith then reports it.
+    // A key whose public key does not parse gets no check; CheckWith then reports it.
     StatusOr<SignatureVerifier> verifier =
         SignatureVerifier::Create(key->public_key(), key->algorithm());
     if (verifier.ok()) {
-      verifiers->emplace(key.get(), std::move(*verifier));
+      checks->emplace(std::piecewise_construct, std::forward_as_tuple(key.get()),
+                      std::forward_as_tuple(std::move(*verifier), options_.check_rate));
     }
   };
   if (keys.jwt_svid) {
@@ -86,8 +87,8 @@ void Minter::SetKeys(KeySet keys) {
   if (keys.access_token) {
     add(keys.access_token->key);
   }
-  for (const auto& [name, key] : keys.raw) {
-    add(key);
+  for (const auto& [name, raw] : keys.raw) {
+    add(raw.key);
   }
 
   std::shared_ptr<X509> ca_cert;
@@ -109,7 +110,7 @@ void Minter::SetKeys(KeySet keys) {
   auto shared = std::make_shared<const KeySet>(std::move(keys));
   std::lock_guard<std::mutex> lock(mu_);
   keys_ = std::move(shared);
-  state_->verifiers = std::move(verifiers);
+  state_->checks = std::move(checks);
   state_->ca_cert = std::move(ca_cert);
   state_->ca_verifier = std::move(ca_verifier);
   state_->ca_error = std::move(ca_error);

@@ -51,6 +51,7 @@
 #include "signer/clock.h"
 #include "signer/deny_list.h"
 #include "signer/policy.h"
+#include "signer/signature_check.h"
 #include "signer/status.h"
 
 namespace signet {
@@ -81,13 +82,19 @@ struct X509Authority {
   bool backend_verifies = false;  // the backend's Capabilities::verifies_signatures
 };
 
+// A key that signs digests for callers granted it by name.
+struct RawKey {
+  std::shared_ptr<SigningKey> key;
+  bool backend_verifies = false;  // the backend's Capabilities::verifies_signatures
+};
+
 // The keys a Minter uses. Absent entries make the matching operation fail with
 // kFailedPrecondition.
 struct KeySet {
   std::optional<JwtKey> jwt_svid;      // active key for JWT-SVIDs (not EdDSA)
   std::optional<JwtKey> access_token;  // active key for access tokens (any algorithm)
   std::optional<X509Authority> x509_ca;
-  std::map<std::string, std::shared_ptr<SigningKey>, std::less<>> raw;  // by key name
+  std::map<std::string, RawKey, std::less<>> raw;  // by key name
 
   // Keys published but not signing (prepared, retired): in the JWKS and bundle too.
   std::vector<JwtKey> published_jwt;
@@ -166,6 +173,9 @@ class Minter {
     std::string access_token_issuer;  // `iss` of access tokens; required for them
     Seconds x509_backdate{10};        // notBefore = now - backdate
     Seconds bundle_refresh_hint{300};
+    // How often the Minter verifies signatures of keys whose backend does not
+    // (signer/signature_check.h).
+    CheckRate check_rate;
     // Called with the audit fields of every credential handed out (on the thread
     // that completes `done`, just before it). KeyManager::NoteIssued listens here
     // to learn the latest expiry each key signed. Keep it short; never block.

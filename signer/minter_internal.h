@@ -7,19 +7,20 @@
 
 #include "signer/minter.h"
 #include "signer/ossl.h"
-#include "signer/signature.h"
+#include "signer/signature_check.h"
 
 namespace signet {
 
 namespace minter_internal {
 
-// Public keys parsed once per key set: in OpenSSL 3 parsing a SubjectPublicKeyInfo
-// costs several times more than verifying a signature with it.
-using VerifierMap = std::map<const SigningKey*, SignatureVerifier>;
+// The check after signing for every key of the current key set, its public key parsed
+// once (in OpenSSL 3 parsing a SubjectPublicKeyInfo costs several times more than
+// verifying a signature with it).
+using CheckMap = std::map<const SigningKey*, SignatureCheck>;
 
-// Verifies with the key's cached verifier, or parses the key when it has none.
-Status VerifyWith(const VerifierMap& verifiers, const SigningKey& key, const SignRequest& request,
-                  ByteView signature);
+// Checks with the key's SignatureCheck, or verifies after parsing the key when it has none.
+Status CheckWith(const CheckMap& checks, const SigningKey& key, const SignRequest& request,
+                 ByteView signature);
 
 }  // namespace minter_internal
 
@@ -29,9 +30,9 @@ struct Minter::State {
   std::string last_keys;  // serialised `keys` array of the last bundle
   uint64_t sequence = 0;
 
-  // Verifiers for the current key set; swapped with it, under Minter::mu_.
-  std::shared_ptr<const minter_internal::VerifierMap> verifiers =
-      std::make_shared<const minter_internal::VerifierMap>();
+  // Checks for the current key set; swapped with it, under Minter::mu_.
+  std::shared_ptr<const minter_internal::CheckMap> checks =
+      std::make_shared<const minter_internal::CheckMap>();
 
   // The issuing CA certificate of the current key set, parsed once (parsing costs
   // more than signing); null with the reason in `ca_error` when it does not parse.

@@ -15,7 +15,7 @@ struct PendingJwt {
   Caller caller;
   JwtKey key;
   std::shared_ptr<const Policy> policy;
-  std::shared_ptr<const minter_internal::VerifierMap> verifiers;
+  std::shared_ptr<const minter_internal::CheckMap> checks;
   AuthorizationRequest authorized;
   TimePoint now{};
   boost::json::object header;
@@ -75,7 +75,7 @@ StatusOr<MintedToken> Finish(const PendingJwt& p, StatusOr<Bytes> signature) {
                            SignatureFormat::kRaw};
   if (!p.key.backend_verifies) {
     SIGNET_RETURN_IF_ERROR(
-        minter_internal::VerifyWith(*p.verifiers, *p.key.key, signed_input, *signature));
+        minter_internal::CheckWith(*p.checks, *p.key.key, signed_input, *signature));
   }
   std::string token = JwtCompact(p.signing_input, *signature);
 
@@ -133,7 +133,7 @@ void Minter::MintJwtSvid(const Caller& caller, JwtSvidRequest request,
     {
       std::lock_guard<std::mutex> lock(mu_);
       keys = keys_;
-      pending->verifiers = state_->verifiers;
+      pending->checks = state_->checks;
     }
     if (!keys->jwt_svid) {
       return Status(Code::kFailedPrecondition, "no JWT-SVID signing key is configured");
@@ -226,7 +226,7 @@ void Minter::MintAccessToken(const Caller& caller, AccessTokenRequest request,
     {
       std::lock_guard<std::mutex> lock(mu_);
       keys = keys_;
-      pending->verifiers = state_->verifiers;
+      pending->checks = state_->checks;
     }
     if (!keys->access_token) {
       return Status(Code::kFailedPrecondition, "no access token signing key is configured");

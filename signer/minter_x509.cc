@@ -131,8 +131,8 @@ void Minter::MintX509Svid(const Caller& caller, X509SvidRequest request,
 void Minter::SignRaw(const Caller& caller, RawSignRequest request,
                      MintCallback<RawSignature> done) {
   done = minter_internal::ReportIssued<RawSignature>(options_.on_issued, std::move(done));
-  std::shared_ptr<SigningKey> key;
-  std::shared_ptr<const minter_internal::VerifierMap> verifiers;
+  RawKey raw;
+  std::shared_ptr<const minter_internal::CheckMap> checks;
   AuditFields audit;
   auto prepare = [&]() -> Status {
     TimePoint now = std::chrono::floor<Seconds>(clock_->Now());
@@ -142,15 +142,15 @@ void Minter::SignRaw(const Caller& caller, RawSignRequest request,
     {
       std::lock_guard<std::mutex> lock(mu_);
       keys = keys_;
-      verifiers = state_->verifiers;
+      checks = state_->checks;
     }
     auto it = keys->raw.find(request.key_name);
     if (it == keys->raw.end()) {
       return Status(Code::kNotFound, "no raw signing key named '" + request.key_name + "'");
     }
-    key = it->second;
+    raw = it->second;
     SignRequest check{request.digest, true, request.format};
-    SIGNET_RETURN_IF_ERROR(CheckSignRequest(key->algorithm(), check)
+    SIGNET_RETURN_IF_ERROR(CheckSignRequest(raw.key->algorithm(), check)
                                .WithContext("raw signature with key '" + request.key_name + "': "));
     audit = {Operation::kRawSign, caller.spiffe_id, request.key_name, "", {}, {}, "", "", now, now};
     return OkStatus();
@@ -161,21 +161,22 @@ void Minter::SignRaw(const Caller& caller, RawSignRequest request,
     return;
   }
   SignRequest sign{std::move(request.digest), true, request.format};
-  auto finish = [key, verifiers, sign, audit, done = std::move(done)](StatusOr<Bytes> signature) {
+  auto finish = [raw, checks, sign, audit, done = std::move(done)](StatusOr<Bytes> signature) {
     if (!signature.ok()) {
       done(signature.status().WithContext("raw signature with key '" + audit.kid + "': "));
       return;
     }
-    // Raw keys carry no capability flag, so their signatures are always verified here.
-    Status valid = minter_internal::VerifyWith(*verifiers, *key, sign, *signature);
-    if (!valid.ok()) {
-      done(valid);
-      return;
+    if (!raw.backend_verifies) {
+      Status valid = minter_internal::CheckWith(*checks, *raw.key, sign, *signature);
+      if (!valid.ok()) {
+        done(valid);
+        return;
+      }
     }
-    done(RawSignature{std::move(*signature), key->algorithm(), audit});
+    done(RawSignature{std::move(*signature), raw.key->algorithm(), audit});
   };
   SignRequest to_send = sign;
-  key->Sign(std::move(to_send), std::move(finish));
+  raw.key->Sign(std::move(to_send), std::move(finish));
 }
 
 }  // namespace signet

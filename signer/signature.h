@@ -54,6 +54,8 @@ class SignatureVerifier {
 
   Status Verify(const SignRequest& request, ByteView signature) const;
 
+  Algorithm algorithm() const { return alg_; }
+
  private:
   SignatureVerifier(std::shared_ptr<EVP_PKEY> pkey, Algorithm alg)
       : pkey_(std::move(pkey)), alg_(alg) {}

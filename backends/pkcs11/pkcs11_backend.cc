@@ -13,7 +13,7 @@
 #include "backends/pkcs11/module.h"
 #include "backends/pkcs11/uri.h"
 #include "signer/batch_executor.h"
-#include "signer/signature.h"
+#include "signer/signature_check.h"
 
 namespace signet {
 
@@ -30,7 +30,7 @@ struct KeyState {
   std::string label;
   Algorithm algorithm;
   PublicKey public_key;
-  std::optional<SignatureVerifier> verifier;  // the public key, parsed once
+  std::optional<SignatureCheck> check;  // the public key, parsed once
   std::atomic<CK_OBJECT_HANDLE> handle{CK_INVALID_HANDLE};
 };
 
@@ -62,6 +62,7 @@ struct Pkcs11Backend::Impl {
   std::shared_ptr<pkcs11::Module> module;
   CK_SLOT_ID slot = 0;
   std::vector<Algorithm> algorithms;
+  CheckRate check_rate;
   std::atomic<uint64_t> reopened{0};
 
   // For generating, finding and destroying keys: one read-write session, one user at a time.
@@ -171,7 +172,7 @@ struct Pkcs11Backend::Impl {
 
     SIGNET_ASSIGN_OR_RETURN(Bytes signature,
                             FormatFromRaw(key.algorithm, request.format, std::move(*raw)));
-    SIGNET_RETURN_IF_ERROR(key.verifier->Verify(request, signature));
+    SIGNET_RETURN_IF_ERROR(key.check->Check(request, signature));
     return signature;
   }
 };
@@ -202,7 +203,8 @@ class Pkcs11Key : public SigningKey {
 };
 
 // Reads what LoadKey and GenerateKey need about a key pair found in the token.
-StatusOr<std::shared_ptr<KeyState>> Describe(Session& session, CK_OBJECT_HANDLE private_key) {
+StatusOr<std::shared_ptr<KeyState>> Describe(Session& session, CK_OBJECT_HANDLE private_key,
+                                             CheckRate check_rate) {
   auto state = std::make_shared<KeyState>();
   state->handle.store(private_key);
   SIGNET_ASSIGN_OR_RETURN(state->id, session.Attribute(private_key, CKA_ID));
@@ -215,7 +217,7 @@ StatusOr<std::shared_ptr<KeyState>> Describe(Session& session, CK_OBJECT_HANDLE 
                           pkcs11::PublicKeySpki(session, public_key, state->algorithm));
   SIGNET_ASSIGN_OR_RETURN(SignatureVerifier verifier,
                           SignatureVerifier::Create(state->public_key, state->algorithm));
-  state->verifier.emplace(std::move(verifier));
+  state->check.emplace(std::move(verifier), check_rate);
   return state;
 }
 
@@ -225,6 +227,7 @@ StatusOr<std::unique_ptr<Pkcs11Backend>> Pkcs11Backend::Create(Options options) 
   auto impl = std::make_unique<Impl>();
   impl->token_label = options.token_label;
   impl->token_serial = options.token_serial;
+  impl->check_rate = options.check_rate;
   if (impl->token_label.empty() == impl->token_serial.empty()) {
     return Status(Code::kInvalidArgument,
                   "pkcs11 backend needs exactly one of a token label "
@@ -324,7 +327,7 @@ StatusOr<std::shared_ptr<SigningKey>> Pkcs11Backend::GenerateKey(const KeySpec& 
     }
 
     SIGNET_ASSIGN_OR_RETURN(pkcs11::KeyPair pair, pkcs11::GenerateKeyPair(session, spec, id));
-    Result described = Describe(session, pair.private_key);
+    Result described = Describe(session, pair.private_key, impl_->check_rate);
     if (!described.ok()) {
       // Leave no key behind that nobody holds a reference to; the first error is the one
       // to report.
@@ -373,7 +376,7 @@ StatusOr<std::shared_ptr<SigningKey>> Pkcs11Backend::LoadKey(std::string_view re
   Result state = impl_->WithAdmin([&](Session& session) -> Result {
     SIGNET_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE private_key,
                             pkcs11::FindKey(session, CKO_PRIVATE_KEY, uri.id, uri.object));
-    return Describe(session, private_key);
+    return Describe(session, private_key, impl_->check_rate);
   });
   if (!state.ok()) {
     return state.status().WithContext("loading " + std::string(ref) + ": ");

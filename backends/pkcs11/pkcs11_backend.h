@@ -32,6 +32,7 @@
 
 #include "signer/backend.h"
 #include "signer/secret.h"
+#include "signer/signature_check.h"
 
 namespace signet {
 
@@ -44,6 +45,7 @@ class Pkcs11Backend : public Backend {
     SecretSource pin;          // the user PIN's source; never the PIN itself
     size_t workers = 2;        // wanted signing sessions; capped by the token's limits
     size_t max_batch = 64;
+    CheckRate check_rate;  // which signatures are verified before they are returned
   };
 
   // Loads the module, finds the token, logs in and opens the session pool.

@@ -13,7 +13,7 @@
 #include "backends/tpm/tpm_keys.h"
 #include "signer/atomic_file.h"
 #include "signer/batch_executor.h"
-#include "signer/signature.h"
+#include "signer/signature_check.h"
 
 namespace signet {
 namespace {
@@ -23,7 +23,7 @@ namespace {
 struct KeyState {
   tpm::KeyDescriptor desc;
   std::string ref;
-  std::optional<SignatureVerifier> verifier;  // the public key, parsed once
+  std::optional<SignatureCheck> check;  // the public key, parsed once
   std::atomic<bool> destroyed{false};
   std::atomic<bool> auth_rejected{false};
 };
@@ -128,7 +128,7 @@ StatusOr<Bytes> TpmBackend::Impl::SignNow(KeyState& state, const SignRequest& re
   }
   SIGNET_ASSIGN_OR_RETURN(Bytes raw, tpm::SignatureBytes(*signature, key.algorithm));
   SIGNET_ASSIGN_OR_RETURN(Bytes out, FormatFromRaw(key.algorithm, request.format, std::move(raw)));
-  SIGNET_RETURN_IF_ERROR(state.verifier->Verify(request, out));
+  SIGNET_RETURN_IF_ERROR(state.check->Check(request, out));
   return out;
 }
 
@@ -167,8 +167,9 @@ bool TpmBackend::Impl::LabelTaken(const std::string& label) {
 
 StatusOr<std::shared_ptr<SigningKey>> TpmBackend::Impl::Publish(std::shared_ptr<KeyState> state) {
   SIGNET_ASSIGN_OR_RETURN(Bytes spki, tpm::SpkiFromPublic(state->desc.blobs.pub.publicArea));
-  SIGNET_ASSIGN_OR_RETURN(state->verifier,
+  SIGNET_ASSIGN_OR_RETURN(SignatureVerifier verifier,
                           SignatureVerifier::Create(PublicKey{spki}, state->desc.algorithm));
+  state->check.emplace(std::move(verifier), options.check_rate);
   {
     std::lock_guard<std::mutex> lock(mu);
     for (auto it = states.begin(); it != states.end();) {

@@ -52,6 +52,7 @@
 
 #include "signer/backend.h"
 #include "signer/secret.h"
+#include "signer/signature_check.h"
 
 namespace signet {
 
@@ -87,6 +88,7 @@ class TpmBackend : public Backend {
     // resource manager have three object slots, one taken by the SRK.
     size_t max_loaded_keys = 2;
     size_t max_batch = 64;
+    CheckRate check_rate;  // which signatures are verified before they are returned
   };
 
   // Connects to the TPM and creates the storage root key; fails (kUnavailable

@@ -149,7 +149,7 @@ MintingEnv::MintingEnv(Algorithm jwt_alg, Algorithm at_alg, Algorithm ca_alg,
   keys.jwt_svid = JwtKey{"jwt-svid-1", jwt_key_, verifies};
   keys.access_token = JwtKey{"at-1", at_key_, verifies};
   keys.x509_ca = X509Authority{ca_key_, intermediate_der_, {}, verifies};
-  keys.raw["release"] = raw_key_;
+  keys.raw["release"] = RawKey{raw_key_, verifies};
   keys.x509_roots.push_back(root_der_);
   minter_->SetKeys(std::move(keys));
 }

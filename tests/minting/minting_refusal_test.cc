@@ -241,7 +241,7 @@ TEST_CASE("a credential whose signature does not verify is never released", "[mi
       JwtKey{"at-1", std::make_shared<CorruptingKey>(borrowed(env.at_key())), false};
   keys.x509_ca = X509Authority{
       std::make_shared<CorruptingKey>(env.ca_key()), env.intermediate_der(), {}, false};
-  keys.raw["release"] = std::make_shared<CorruptingKey>(borrowed(env.raw_key()));
+  keys.raw["release"] = RawKey{std::make_shared<CorruptingKey>(borrowed(env.raw_key())), false};
   env.minter().SetKeys(std::move(keys));
   Minter& m = env.minter();
 

@@ -92,6 +92,21 @@ TEST_CASE("a complete signetd config loads with paths resolved beside the file")
   CHECK(config->policy_text.find("jwt_key") == std::string::npos);
 }
 
+TEST_CASE("signetd config checks one ECDSA signature in 32 unless told otherwise") {
+  StatusOr<DaemonConfig> defaults = ParseDaemonConfig(kValid, "/etc/signet/signetd.toml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->check_rate.ecdsa_one_in == 32);
+
+  std::string every = Replace(kValid, "trust_domain = \"example.org\"\n",
+                              "trust_domain = \"example.org\"\necdsa_check_one_in = 1\n");
+  StatusOr<DaemonConfig> config = ParseDaemonConfig(every, "/etc/signet/signetd.toml");
+  REQUIRE(config.ok());
+  CHECK(config->check_rate.ecdsa_one_in == 1);
+
+  std::string zero = Replace(every, "ecdsa_check_one_in = 1", "ecdsa_check_one_in = 0");
+  CHECK(ErrorOf(zero).find("ecdsa_check_one_in") != std::string::npos);
+}
+
 TEST_CASE("signetd config names a missing file") {
   StatusOr<DaemonConfig> config = LoadDaemonConfig("/nonexistent/signetd.toml");
   REQUIRE_FALSE(config.ok());

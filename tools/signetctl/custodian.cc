@@ -87,7 +87,7 @@ Status RunOffline(const CustodianEnv& env, const pb::AdminRequest& request, std:
   std::vector<std::unique_ptr<Backend>> owned;
   std::map<std::string, Backend*> named;
   for (const BackendConfig& b : config.backends) {
-    StatusOr<std::unique_ptr<Backend>> backend = OpenBackend(b);
+    StatusOr<std::unique_ptr<Backend>> backend = OpenBackend(b, config.check_rate);
     if (!backend.ok()) {
       return backend.status().WithContext("opening backend '" + b.name + "': ");
     }

@@ -18,8 +18,9 @@ StatusOr<std::unique_ptr<Backend>> OpenSoftware(const BackendConfig& config) {
   return std::unique_ptr<Backend>(std::make_unique<SoftwareBackend>(options));
 }
 
-StatusOr<std::unique_ptr<Backend>> OpenPkcs11(const BackendConfig& config) {
+StatusOr<std::unique_ptr<Backend>> OpenPkcs11(const BackendConfig& config, CheckRate check_rate) {
   Pkcs11Backend::Options options;
+  options.check_rate = check_rate;
   options.module_path = config.module;
   options.token_label = config.token;
   options.pin = config.pin;
@@ -30,8 +31,9 @@ StatusOr<std::unique_ptr<Backend>> OpenPkcs11(const BackendConfig& config) {
   return std::unique_ptr<Backend>(std::move(backend));
 }
 
-StatusOr<std::unique_ptr<Backend>> OpenTpm(const BackendConfig& config) {
+StatusOr<std::unique_ptr<Backend>> OpenTpm(const BackendConfig& config, CheckRate check_rate) {
   TpmBackend::Options options;
+  options.check_rate = check_rate;
   options.tcti = config.tcti;
   options.key_dir = config.key_dir;
   options.key_auth = config.auth;
@@ -57,17 +59,17 @@ StatusOr<std::unique_ptr<Backend>> OpenSlowTest(const BackendConfig& config) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Backend>> OpenBackend(const BackendConfig& config) {
+StatusOr<std::unique_ptr<Backend>> OpenBackend(const BackendConfig& config, CheckRate check_rate) {
   StatusOr<std::unique_ptr<Backend>> backend = Status(Code::kInternal, "unreachable");
   switch (config.type) {
     case BackendType::kSoftware:
       backend = OpenSoftware(config);
       break;
     case BackendType::kPkcs11:
-      backend = OpenPkcs11(config);
+      backend = OpenPkcs11(config, check_rate);
       break;
     case BackendType::kTpm:
-      backend = OpenTpm(config);
+      backend = OpenTpm(config, check_rate);
       break;
     case BackendType::kSlowTest:
       backend = OpenSlowTest(config);
@@ -85,7 +87,7 @@ StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(const DaemonConfig& config) {
   std::unique_ptr<KeyRing> set(new KeyRing());
 
   for (const BackendConfig& backend_config : config.backends) {
-    StatusOr<std::unique_ptr<Backend>> backend = OpenBackend(backend_config);
+    StatusOr<std::unique_ptr<Backend>> backend = OpenBackend(backend_config, config.check_rate);
     if (!backend.ok()) {
       logf::LogEvent(logf::Level::kError, logf::kBackendError,
                      {{logf::kBackend, backend_config.name},

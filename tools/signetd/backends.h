@@ -20,8 +20,9 @@
 namespace signet {
 
 // Opens one backend. Errors name the backend and what failed (module load, token not found,
-// wrong PIN) with the device's own code kept in Status::raw_code.
-StatusOr<std::unique_ptr<Backend>> OpenBackend(const BackendConfig& config);
+// wrong PIN) with the device's own code kept in Status::raw_code. Device backends check their
+// signatures at `check_rate`.
+StatusOr<std::unique_ptr<Backend>> OpenBackend(const BackendConfig& config, CheckRate check_rate);
 
 struct LoadedKey {
   const KeyConfig* config = nullptr;

@@ -454,6 +454,10 @@ StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view text, const std::strin
   SIGNET_ASSIGN_OR_RETURN(config.audit_dir, root.OptionalPath("audit_dir"));
   SIGNET_ASSIGN_OR_RETURN(config.audit_checkpoint_records,
                           root.OptionalInteger("audit_checkpoint_records", 10000, 1, 100000000));
+  SIGNET_ASSIGN_OR_RETURN(
+      int64_t one_in,
+      root.OptionalInteger("ecdsa_check_one_in", CheckRate{}.ecdsa_one_in, 1, 1000000));
+  config.check_rate.ecdsa_one_in = static_cast<uint32_t>(one_in);
   SIGNET_ASSIGN_OR_RETURN(config.state_dir, root.OptionalPath("state_dir"));
 
   SIGNET_ASSIGN_OR_RETURN(auto log, root.OptionalTable("log"));

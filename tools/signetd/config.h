@@ -25,6 +25,7 @@
 #include "signer/ca.h"
 #include "signer/rotation.h"
 #include "signer/secret.h"
+#include "signer/signature_check.h"
 #include "signer/status.h"
 
 namespace signet {
@@ -106,6 +107,7 @@ struct DaemonConfig {
 
   std::string audit_dir;                     // "" disables the audit log
   int64_t audit_checkpoint_records = 10000;  // a signed checkpoint after this many records
+  CheckRate check_rate;                      // which ECDSA signatures are verified after signing
   // The key catalogue and the deny list live here. With a state_dir, signetd's keys come from
   // the catalogue ([[key]] entries are imported into it once) and custodians change them through
   // signetd; without one, [[key]] and [minter] fix the keys and the deny list is in memory.

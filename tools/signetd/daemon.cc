@@ -77,7 +77,7 @@ StatusOr<KeySet> BuildMinterKeys(const DaemonConfig& config, const KeyRing& ring
         }
         break;
       case Purpose::kRaw:
-        keys.raw[kid] = loaded.key;
+        keys.raw[kid] = RawKey{loaded.key, loaded.backend_verifies};
         break;
       case Purpose::kAudit:
         break;
@@ -204,6 +204,7 @@ Status Daemon::Start(const DaemonConfig& config) {
   minter_options.trust_domain = config_.trust_domain;
   minter_options.jwt_svid_issuer = config_.issuer;
   minter_options.access_token_issuer = config_.issuer;
+  minter_options.check_rate = config_.check_rate;
   // The catalogue keeps, per key, the latest expiry of what it signed (retirement needs it).
   minter_options.on_issued = [parts = parts_.get()](const AuditFields& issued) {
     if (parts->key_service != nullptr) {
