@@ -15,7 +15,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <condition_variable>
@@ -29,6 +28,7 @@
 #include "ipc/frame.h"
 #include "ipc/server.h"
 #include "ipc/tls_context.h"
+#include "ipc/tls_socket.h"
 
 namespace signet::ipc {
 
@@ -110,8 +110,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   bool Saturated() const;
 
   Server::Core& core_;
-  std::shared_ptr<SslContext> ctx_;  // kept alive for the stream's whole life
-  asio::ssl::stream<GenericSocket> stream_;
+  TlsSocket stream_;  // keeps the connection's TLS context alive
   asio::steady_timer timer_;
   const uint64_t id_;
   Caller caller_;

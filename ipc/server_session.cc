@@ -1,7 +1,6 @@
 // One server connection: handshake, frame loop, dispatch, coalesced writes.
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/write.hpp>
 
 #include "ipc/server_core.h"
 
@@ -18,8 +17,7 @@ constexpr size_t kMaxPendingWriteBytes = 1024 * 1024;
 ServerSession::ServerSession(Server::Core& core, GenericSocket socket,
                              std::shared_ptr<SslContext> ctx, uint64_t id)
     : core_(core),
-      ctx_(std::move(ctx)),
-      stream_(std::move(socket), *ctx_),
+      stream_(std::move(socket), std::move(ctx)),
       timer_(stream_.get_executor()),
       id_(id) {
   caller_.connection_id = id;
@@ -40,8 +38,7 @@ void ServerSession::Start() {
     }
   });
 
-  stream_.async_handshake(
-      asio::ssl::stream_base::server,
+  stream_.AsyncHandshake(
       [self = shared_from_this()](const boost::system::error_code& ec) { self->OnHandshake(ec); });
 }
 
@@ -104,9 +101,9 @@ void ServerSession::DoRead() {
   }
   reading_ = true;
   std::span<uint8_t> space = decoder_.Prepare(kReadChunk);
-  stream_.async_read_some(asio::buffer(space.data(), space.size()),
-                          [self = shared_from_this()](const boost::system::error_code& ec,
-                                                      size_t bytes) { self->OnRead(ec, bytes); });
+  stream_.AsyncReadSome(asio::buffer(space.data(), space.size()),
+                        [self = shared_from_this()](const boost::system::error_code& ec,
+                                                    size_t bytes) { self->OnRead(ec, bytes); });
 }
 
 void ServerSession::OnRead(const boost::system::error_code& ec, size_t bytes) {
@@ -251,10 +248,9 @@ void ServerSession::DoWrite() {
                               static_cast<double>(pending_frames_));
   }
   pending_frames_ = 0;
-  asio::async_write(stream_, asio::buffer(write_buffer_),
-                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                      self->OnWrite(ec);
-                    });
+  stream_.AsyncWrite(
+      asio::buffer(write_buffer_),
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->OnWrite(ec); });
 }
 
 void ServerSession::OnWrite(const boost::system::error_code& ec) {
@@ -284,9 +280,7 @@ void ServerSession::Close(std::string_view kind, std::string reason) {
                  caller_.spiffe_id, std::move(reason));
   }
   timer_.cancel();
-  boost::system::error_code ignored;
-  stream_.lowest_layer().shutdown(asio::socket_base::shutdown_both, ignored);
-  stream_.lowest_layer().close(ignored);
+  stream_.Close();
 }
 
 }  // namespace signet::ipc
