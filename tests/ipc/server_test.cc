@@ -175,6 +175,13 @@ TEST_CASE("ipc server refuses a client without a certificate", "[ipc]") {
   CHECK(harness.SawEvent(ipc::kEventHandshakeFailed));
 }
 
+TEST_CASE("ipc server names the missing certificate when it refuses a client", "[ipc]") {
+  ServerHarness harness;
+  CHECK(Refused(harness, ""));
+  CHECK(harness.EventLog().find("TLS handshake: peer did not return a certificate") !=
+        std::string::npos);
+}
+
 TEST_CASE("ipc server refuses a client certificate from another CA", "[ipc]") {
   ServerHarness harness;
   CHECK(Refused(harness, "foreign"));
