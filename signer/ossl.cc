@@ -49,10 +49,14 @@ StatusOr<Bytes> PublicKeyDer(EVP_PKEY* key) {
 
 const EVP_MD* DigestFor(HashAlgorithm hash) {
   switch (hash) {
-    case HashAlgorithm::kSha256:
-      return EVP_sha256();
-    case HashAlgorithm::kSha384:
-      return EVP_sha384();
+    case HashAlgorithm::kSha256: {
+      static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+      return sha256 != nullptr ? sha256 : EVP_sha256();
+    }
+    case HashAlgorithm::kSha384: {
+      static EVP_MD* const sha384 = EVP_MD_fetch(nullptr, "SHA2-384", nullptr);
+      return sha384 != nullptr ? sha384 : EVP_sha384();
+    }
     case HashAlgorithm::kNone:
       return nullptr;
   }

@@ -58,7 +58,8 @@ StatusOr<PkeyPtr> ParsePublicKey(ByteView spki_der);
 // Serialises the public half of `key` as DER SubjectPublicKeyInfo.
 StatusOr<Bytes> PublicKeyDer(EVP_PKEY* key);
 
-// The EVP_MD for a hash; nullptr for HashAlgorithm::kNone.
+// The EVP_MD for a hash, fetched once per process; nullptr for HashAlgorithm::kNone. OpenSSL 3
+// looks a legacy EVP_sha256() up again by name on every use, which costs more than hashing a JWT.
 const EVP_MD* DigestFor(HashAlgorithm hash);
 
 }  // namespace signet::ossl
