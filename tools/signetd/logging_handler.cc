@@ -1,5 +1,6 @@
 #include "tools/signetd/logging_handler.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -103,16 +104,27 @@ template <typename Items>
 void LogItems(const ipc::Caller& caller, std::string_view op,
               const std::vector<std::string>& subjects, const Items& items,
               ipc::MetricsRegistry* metrics, const std::string& x509_kid) {
+  // Credentials are counted per key once for the whole batch: its items almost always share
+  // one key, and each AddCounter renders its labels and takes the registry's lock.
+  std::vector<std::pair<std::string, double>> issued;
   for (int i = 0; i < items.size(); ++i) {
     std::string subject = static_cast<size_t>(i) < subjects.size() ? subjects[i] : "";
     if (items.Get(i).has_error()) {
       bool backend = LogFailure(caller, op, subject, items.Get(i).error());
       CountFailure(metrics, op, items.Get(i).error(), backend);
     } else if (metrics != nullptr) {
-      metrics->AddCounter(
-          "signet_credentials_total",
-          {{"op", std::string(op)}, {"kid", KeyOf(items.Get(i), subject, x509_kid)}});
+      std::string kid = KeyOf(items.Get(i), subject, x509_kid);
+      auto same = std::find_if(issued.begin(), issued.end(),
+                               [&](const auto& entry) { return entry.first == kid; });
+      if (same == issued.end()) {
+        issued.emplace_back(std::move(kid), 1);
+      } else {
+        ++same->second;
+      }
     }
+  }
+  for (auto& [kid, count] : issued) {
+    metrics->AddCounter("signet_credentials_total", {{"op", std::string(op)}, {"kid", kid}}, count);
   }
 }
 
