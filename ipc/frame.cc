@@ -40,15 +40,22 @@ FrameHeader DecodeFrameHeader(const uint8_t* in) {
 }
 
 void AppendFrame(std::string& out, FrameType type, uint64_t request_id, std::string_view body) {
+  std::span<uint8_t> space = AppendFrameSpace(out, type, request_id, body.size());
+  std::memcpy(space.data(), body.data(), body.size());
+}
+
+std::span<uint8_t> AppendFrameSpace(std::string& out, FrameType type, uint64_t request_id,
+                                    size_t body_size) {
   FrameHeader header;
-  header.length = static_cast<uint32_t>(body.size());
+  header.length = static_cast<uint32_t>(body_size);
   header.type = static_cast<uint8_t>(type);
   header.request_id = request_id;
 
-  uint8_t bytes[kFrameHeaderSize];
+  size_t at = out.size();
+  out.resize(at + kFrameHeaderSize + body_size);
+  auto* bytes = reinterpret_cast<uint8_t*>(out.data() + at);
   EncodeFrameHeader(header, bytes);
-  out.append(reinterpret_cast<const char*>(bytes), kFrameHeaderSize);
-  out.append(body);
+  return {bytes + kFrameHeaderSize, body_size};
 }
 
 std::span<uint8_t> FrameDecoder::Prepare(size_t max_bytes) {

@@ -55,6 +55,11 @@ FrameHeader DecodeFrameHeader(const uint8_t* in);
 // Appends one whole frame (header and body) to `out`. Precondition: body.size() <= kMaxFrameBody.
 void AppendFrame(std::string& out, FrameType type, uint64_t request_id, std::string_view body);
 
+// Appends a frame header and `body_size` bytes for the caller to fill, so that a message can
+// be serialised in place; returns those bytes. Precondition: body_size <= kMaxFrameBody.
+std::span<uint8_t> AppendFrameSpace(std::string& out, FrameType type, uint64_t request_id,
+                                    size_t body_size);
+
 // A frame as cut from the stream; `body` points into the decoder's buffer and is valid
 // until the next call to Prepare() or Next().
 struct FrameView {

@@ -103,7 +103,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   void Dispatch(const FrameView& frame);
   void Complete(uint64_t request_id, std::string_view op,
                 std::chrono::steady_clock::time_point start, pb::Response response);
-  void QueueFrame(FrameType type, uint64_t request_id, const std::string& body);
+  // Queues `body` as one frame; a response over the frame limit becomes an error response.
+  void QueueFrame(FrameType type, uint64_t request_id, const google::protobuf::MessageLite& body);
   void QueueError(uint64_t request_id, const Status& status);
   void DoWrite();
   void OnWrite(const boost::system::error_code& ec);

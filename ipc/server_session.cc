@@ -172,7 +172,7 @@ void ServerSession::Dispatch(const FrameView& frame) {
   if (request.operation_case() == pb::Request::OPERATION_NOT_SET) {
     pb::Response response =
         ErrorResponse(Status(Code::kUnsupported, "request names no operation this server knows"));
-    QueueFrame(FrameType::kResponse, header.request_id, response.SerializeAsString());
+    QueueFrame(FrameType::kResponse, header.request_id, response);
     return;
   }
 
@@ -209,21 +209,27 @@ void ServerSession::Complete(uint64_t request_id, std::string_view op,
   }
 
   if (!closed_) {
-    std::string body = response.SerializeAsString();
-    if (body.size() > kMaxFrameBody) {
-      body = ErrorResponse(Status(Code::kInternal, "response of " + std::to_string(body.size()) +
-                                                       " bytes exceeds the frame limit"))
-                 .SerializeAsString();
-    }
-    QueueFrame(FrameType::kResponse, request_id, body);
+    QueueFrame(FrameType::kResponse, request_id, response);
     ProcessFrames();
     DoRead();
   }
   core_.CallbackFinished();
 }
 
-void ServerSession::QueueFrame(FrameType type, uint64_t request_id, const std::string& body) {
-  AppendFrame(pending_writes_, type, request_id, body);
+void ServerSession::QueueFrame(FrameType type, uint64_t request_id,
+                               const google::protobuf::MessageLite& body) {
+  size_t size = body.ByteSizeLong();
+  if (size > kMaxFrameBody) {
+    pb::Response error = ErrorResponse(Status(
+        Code::kInternal, "response of " + std::to_string(size) + " bytes exceeds the frame limit"));
+    QueueFrame(FrameType::kResponse, request_id, error);
+    return;
+  }
+
+  // Serialised straight into the pending writes: a separate string per response is a large
+  // allocation, and large allocations make malloc consolidate its free lists every time.
+  std::span<uint8_t> space = AppendFrameSpace(pending_writes_, type, request_id, size);
+  body.SerializeWithCachedSizesToArray(space.data());
   ++pending_frames_;
   DoWrite();
 }
@@ -231,7 +237,7 @@ void ServerSession::QueueFrame(FrameType type, uint64_t request_id, const std::s
 void ServerSession::QueueError(uint64_t request_id, const Status& status) {
   pb::Error error;
   SetError(status, &error);
-  QueueFrame(FrameType::kError, request_id, error.SerializeAsString());
+  QueueFrame(FrameType::kError, request_id, error);
 }
 
 void ServerSession::DoWrite() {
