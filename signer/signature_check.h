@@ -14,9 +14,9 @@
 //     signature with probability 1 / `ecdsa_one_in`, drawn at random so that no one
 //     can tell which signatures are checked. After a failure, every signature until
 //     `kStrictAfterFailure` more have been checked. A P-256 verify costs three
-//     signatures, and a bad ECDSA signature with a random nonce discloses nothing a
-//     verifier would not reject anyway; sampling still finds a failing device within
-//     a few dozen signatures.
+//     signatures; the known fault attacks on ECDSA with a random nonce need many
+//     faulty signatures, and a relying party rejects each bad one. Sampling still
+//     finds a failing device within about `ecdsa_one_in` signatures.
 //
 // Every signature, checked or not, must have the size its format allows.
 //
@@ -31,8 +31,9 @@
 namespace signet {
 
 struct CheckRate {
-  // ECDSA signatures are verified with probability 1 / ecdsa_one_in; 1 checks all.
-  uint32_t ecdsa_one_in = 32;
+  // ECDSA signatures are verified with probability 1 / ecdsa_one_in; 1 checks all. At 64 the
+  // check costs about 5 % of the signatures it guards (a P-256 verify costs three signatures).
+  uint32_t ecdsa_one_in = 64;
 };
 
 class SignatureCheck {

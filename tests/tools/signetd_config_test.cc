@@ -92,10 +92,10 @@ TEST_CASE("a complete signetd config loads with paths resolved beside the file")
   CHECK(config->policy_text.find("jwt_key") == std::string::npos);
 }
 
-TEST_CASE("signetd config checks one ECDSA signature in 32 unless told otherwise") {
+TEST_CASE("signetd config checks one ECDSA signature in 64 unless told otherwise") {
   StatusOr<DaemonConfig> defaults = ParseDaemonConfig(kValid, "/etc/signet/signetd.toml");
   REQUIRE(defaults.ok());
-  CHECK(defaults->check_rate.ecdsa_one_in == 32);
+  CHECK(defaults->check_rate.ecdsa_one_in == 64);
 
   std::string every = Replace(kValid, "trust_domain = \"example.org\"\n",
                               "trust_domain = \"example.org\"\necdsa_check_one_in = 1\n");
