@@ -82,9 +82,12 @@ class SigningKey {
   Algorithm algorithm() const { return algorithm_; }
   const PublicKey& public_key() const { return public_key_; }
 
-  // Queues a signature and returns at once; `done` runs later on a backend thread.
-  // Bad input (a digest of the wrong size, a digest for an EdDSA key) is reported
-  // through `done` like any other error.
+  // Queues a signature and returns at once; `done` runs later on a backend thread. A
+  // backend whose signature is only CPU work in this process may instead sign on the
+  // calling thread and run `done` before returning (the software backend with no worker
+  // threads), so a caller must not hold a lock that `done` takes. Bad input (a digest of
+  // the wrong size, a digest for an EdDSA key) is reported through `done` like any other
+  // error.
   virtual void Sign(SignRequest request, SignCallback done) = 0;
 
   // Signs and waits for the result. For tools, tests and start-up code; never

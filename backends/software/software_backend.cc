@@ -19,16 +19,18 @@
 namespace signet {
 
 struct SoftwareBackend::KeyState {
-  KeyState(std::string label, Algorithm algorithm, size_t workers)
-      : label(std::move(label)), algorithm(algorithm), prepared(workers) {}
+  KeyState(std::string label, Algorithm algorithm)
+      : label(std::move(label)), algorithm(algorithm) {}
 
   std::string label;
   Algorithm algorithm;
   ossl::PkeyPtr pkey;
   std::atomic<bool> destroyed{false};
-  // One signing context per executor worker, made on its first signature and touched by that
-  // worker only: setting a context up looks the algorithm and digest up by name, which costs a
-  // tenth of an ECDSA signature, and EVP_PKEY_sign may be called on it again and again.
+
+  // Signing contexts already set up, one per signature running at once: setting a context up
+  // looks the algorithm and digest up by name, which costs a tenth of an ECDSA signature, and
+  // EVP_PKEY_sign may be called on one context again and again.
+  std::mutex prepared_mu;
   std::vector<ossl::PkeyCtxPtr> prepared;
 };
 
@@ -182,21 +184,35 @@ StatusOr<ossl::PkeyCtxPtr> PrepareSigning(EVP_PKEY* pkey, Algorithm alg) {
   return ctx;
 }
 
-// Signs on executor worker `worker`, with that worker's prepared context.
-StatusOr<Bytes> SignWith(SoftwareBackend::KeyState& key, size_t worker,
-                         const SignRequest& request) {
+// Signs with a prepared context taken from the key's pool, and puts it back.
+StatusOr<Bytes> SignWith(SoftwareBackend::KeyState& key, const SignRequest& request) {
+  if (key.destroyed.load()) {
+    return Status(Code::kNotFound, "software key '" + key.label + "' was destroyed");
+  }
   if (key.algorithm == Algorithm::kEdDSA) {
     return SignEd25519(key.pkey.get(), request);
   }
 
-  ossl::PkeyCtxPtr& ctx = key.prepared.at(worker);
+  ossl::PkeyCtxPtr ctx;
+  {
+    std::lock_guard<std::mutex> lock(key.prepared_mu);
+    if (!key.prepared.empty()) {
+      ctx = std::move(key.prepared.back());
+      key.prepared.pop_back();
+    }
+  }
   if (!ctx) {
     SIGNET_ASSIGN_OR_RETURN(ctx, PrepareSigning(key.pkey.get(), key.algorithm));
   }
   SIGNET_ASSIGN_OR_RETURN(Bytes digest, DigestToSign(key.algorithm, request));
   Bytes sig(static_cast<size_t>(EVP_PKEY_get_size(key.pkey.get())));
   size_t len = sig.size();
-  if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(), digest.size()) != 1) {
+  int signed_ok = EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(), digest.size());
+  {
+    std::lock_guard<std::mutex> lock(key.prepared_mu);
+    key.prepared.push_back(std::move(ctx));
+  }
+  if (signed_ok != 1) {
     return ossl::Error("EVP_PKEY_sign");
   }
   sig.resize(len);
@@ -206,25 +222,24 @@ StatusOr<Bytes> SignWith(SoftwareBackend::KeyState& key, size_t worker,
 class SoftwareKey : public SigningKey {
  public:
   SoftwareKey(std::shared_ptr<SoftwareBackend::KeyState> state, PublicKey public_key,
-              BatchExecutor* executor)
+              BatchExecutor* executor)  // null: sign on the calling thread
       : SigningKey(RefFor(state->label, state->algorithm), state->algorithm, std::move(public_key)),
         state_(std::move(state)),
         executor_(executor) {}
 
   void Sign(SignRequest request, SignCallback done) override {
     Status valid = CheckSignRequest(algorithm(), request);
+    if (executor_ == nullptr) {
+      done(valid.ok() ? SignWith(*state_, request) : StatusOr<Bytes>(valid));
+      return;
+    }
     if (!valid.ok()) {
       executor_->Post([valid, done = std::move(done)](size_t) { done(valid); });
       return;
     }
-    executor_->Post(
-        [state = state_, request = std::move(request), done = std::move(done)](size_t worker) {
-          if (state->destroyed.load()) {
-            done(Status(Code::kNotFound, "software key '" + state->label + "' was destroyed"));
-            return;
-          }
-          done(SignWith(*state, worker, request));
-        });
+    executor_->Post([state = state_, request = std::move(request), done = std::move(done)](size_t) {
+      done(SignWith(*state, request));
+    });
   }
 
  private:
@@ -234,19 +249,22 @@ class SoftwareKey : public SigningKey {
 
 }  // namespace
 
-SoftwareBackend::SoftwareBackend(Options options)
-    : options_(std::move(options)), executor_(options_.workers, options_.max_batch) {}
+SoftwareBackend::SoftwareBackend(Options options) : options_(std::move(options)) {
+  if (options_.workers > 0) {
+    executor_ = std::make_unique<BatchExecutor>(options_.workers, options_.max_batch);
+  }
+}
 
 SoftwareBackend::~SoftwareBackend() = default;
 
 size_t SoftwareBackend::queue_depth() const {
-  return executor_.queue_depth();
+  return executor_ != nullptr ? executor_->queue_depth() : 0;
 }
 
 Capabilities SoftwareBackend::capabilities() const {
   Capabilities caps;
   caps.algorithms.assign(std::begin(kAllAlgorithms), std::end(kAllAlgorithms));
-  caps.max_parallel_signatures = executor_.workers();
+  caps.max_parallel_signatures = executor_ != nullptr ? executor_->workers() : 1;
   caps.hardware = false;
   caps.verifies_signatures = false;
   return caps;
@@ -259,7 +277,7 @@ std::string SoftwareBackend::PathFor(const std::string& label) const {
 StatusOr<std::shared_ptr<SigningKey>> SoftwareBackend::MakeKey(std::shared_ptr<KeyState> state) {
   SIGNET_ASSIGN_OR_RETURN(Bytes spki, ossl::PublicKeyDer(state->pkey.get()));
   return std::shared_ptr<SigningKey>(
-      std::make_shared<SoftwareKey>(std::move(state), PublicKey{std::move(spki)}, &executor_));
+      std::make_shared<SoftwareKey>(std::move(state), PublicKey{std::move(spki)}, executor_.get()));
 }
 
 StatusOr<std::shared_ptr<SigningKey>> SoftwareBackend::GenerateKey(const KeySpec& spec) {
@@ -272,7 +290,7 @@ StatusOr<std::shared_ptr<SigningKey>> SoftwareBackend::GenerateKey(const KeySpec
     return Status(Code::kAlreadyExists, "software key '" + spec.label + "' already exists");
   }
 
-  auto state = std::make_shared<KeyState>(spec.label, spec.algorithm, executor_.workers());
+  auto state = std::make_shared<KeyState>(spec.label, spec.algorithm);
   SIGNET_ASSIGN_OR_RETURN(state->pkey, Generate(spec));
   if (!options_.key_dir.empty()) {
     SIGNET_RETURN_IF_ERROR(WritePrivateKeyFile(state->pkey.get(), PathFor(spec.label)));
@@ -305,7 +323,7 @@ StatusOr<std::shared_ptr<SigningKey>> SoftwareBackend::LoadKey(std::string_view 
     ERR_clear_error();
     return Status(Code::kNotFound, "no software key '" + parsed.label + "' (" + path + ")");
   }
-  auto state = std::make_shared<KeyState>(parsed.label, parsed.algorithm, executor_.workers());
+  auto state = std::make_shared<KeyState>(parsed.label, parsed.algorithm);
   state->pkey.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!state->pkey) {
     return ossl::Error("PEM_read_bio_PrivateKey(" + path + ")", Code::kInvalidArgument);

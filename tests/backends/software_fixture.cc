@@ -8,15 +8,24 @@ namespace {
 
 class SoftwareFixture : public BackendFixture {
  public:
+  // SIGNET_SOFTWARE_INLINE: the same suite with signatures made inside Sign().
+#ifdef SIGNET_SOFTWARE_INLINE
+  SoftwareFixture() : backend_(SoftwareBackend::Options{dir_.path(), 0, 16}) {}
+#else
   SoftwareFixture() : backend_(SoftwareBackend::Options{dir_.path(), 2, 16}) {}
+#endif
 
-  Backend& backend() override { return backend_; }
+  Backend& backend() override {
+    return backend_;
+  }
 
   std::vector<Algorithm> algorithms() const override {
     return {std::begin(kAllAlgorithms), std::end(kAllAlgorithms)};
   }
 
-  std::string MissingKeyRef() const override { return "software:label=absent;alg=ES256"; }
+  std::string MissingKeyRef() const override {
+    return "software:label=absent;alg=ES256";
+  }
 
  private:
   TempDir dir_;

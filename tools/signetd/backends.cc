@@ -12,9 +12,7 @@ namespace {
 StatusOr<std::unique_ptr<Backend>> OpenSoftware(const BackendConfig& config) {
   SoftwareBackend::Options options;
   options.key_dir = config.key_dir;
-  if (config.workers > 0) {
-    options.workers = static_cast<size_t>(config.workers);
-  }
+  options.workers = static_cast<size_t>(config.workers);  // 0: on the network thread
   return std::unique_ptr<Backend>(std::make_unique<SoftwareBackend>(options));
 }
 
