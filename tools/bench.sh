@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The signet benchmark suite in one run, on a 2-core machine: signetd pinned to core 0,
 # signet-bench to core 1. Every figure is printed next to a limit measured in the same run
-# (the in-process reference loops run on core 0 while signetd is stopped), as
+# (an in-process reference loop on core 0, right before and right after the load, while
+# signetd idles), as
 #
 #   RATIO <name> <measured>/<limit> = <value> (target >= T)
 #
@@ -215,29 +216,49 @@ load() {  # load OUT ARGS...: one signet-bench load run on core 1, JSON to OUT, 
     --json "$@" >"$work/$out.json"
   cat "$work/$out.json"
 }
-limit() {  # limit OUT ARGS...: a reference loop on core 0 (signetd stopped)
-  taskset -c 0 "$bench" limit "$@" --seconds 2 --json >"$work/$1.json"
-  cat "$work/$1.json"
+limit() {  # limit OUT ARGS...: a reference loop on core 0 (signetd idle or stopped)
+  local out="$1"
+  shift
+  taskset -c 0 "$bench" limit "$@" --seconds 2 --json >"$work/$out.json"
+  cat "$work/$out.json"
+}
+# The machine's speed drifts by a fifth within a minute, so a case's reference loop runs right
+# before and right after its load (signetd idle meanwhile), and the load is compared with the
+# mean of the two.
+bracketed() {  # bracketed OUT LIMIT_OUT "LIMIT ARGS" LOAD ARGS...
+  local out="$1" limit_out="$2" limit_args
+  read -r -a limit_args <<<"$3"
+  shift 3
+  limit "${limit_out}_before" "${limit_args[@]}"
+  load "$out" "$@"
+  limit "${limit_out}_after" "${limit_args[@]}"
+  "$python" - "$work/${limit_out}_before.json" "$work/${limit_out}_after.json" \
+    "$work/$limit_out.json" <<'PY'
+import json, sys
+rates = [json.load(open(path))["per_second"] for path in sys.argv[1:3]]
+with open(sys.argv[3], "w") as out:
+    json.dump({"mode": "limit-mean", "per_second": sum(rates) / 2, "runs": rates}, out)
+PY
+  cat "$work/$limit_out.json"
+  echo
 }
 heavy=(--connections 4 --in-flight 16 --batch 16)
 
 echo "# signet benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $seconds s per case"
 echo "# server: taskset -c 0 signetd; load: taskset -c 1 signet-bench; limits: taskset -c 0"
 
-# --- limits (nothing else of ours running) ----------------------------------------------------
-stop_server
-limit jwt
-limit digest
-limit x509
-taskset -c 0 "$bench" limit csign --module /usr/lib/softhsm/libsofthsm2.so \
-  --key-uri "$jwt_hsm_ref" --pin-file "$state/softhsm/pin" --seconds 2 --json >"$work/csign.json"
-cat "$work/csign.json"
-
 # --- software key: JWT-SVID, digest, X.509-SVID, latency ---------------------------------------
 start_server "$state/sw.toml"
-load jwt_sw --mix jwt "${heavy[@]}"
-load digest_sw --mix digest --raw-key raw-sw "${heavy[@]}"
-load x509_sw --mix x509 "${heavy[@]}"
+bracketed jwt_sw jwt "jwt" --mix jwt "${heavy[@]}"
+
+# Durable audit on, between this run and the next one without it.
+start_server "$state/sw-audit.toml"
+load jwt_sw_audit --mix jwt "${heavy[@]}"
+start_server "$state/sw.toml"
+load jwt_sw_again --mix jwt "${heavy[@]}"
+
+bracketed digest_sw digest "digest" --mix digest --raw-key raw-sw "${heavy[@]}"
+bracketed x509_sw x509 "x509" --mix x509 "${heavy[@]}"
 load idle_latency --mix jwt --connections 1 --in-flight 1 --batch 1
 load max_single --mix jwt --connections 4 --in-flight 32 --batch 1
 max_single="$(json_field "$work/max_single.json" items_per_second)"
@@ -268,13 +289,10 @@ done
 printf '{"mode":"idle-total","connected":%d,"server_rss_peak_mib":%d}\n' "$connected" \
   "$((rss_max / 1024))"
 
-# --- durable audit on ---------------------------------------------------------------------------
-start_server "$state/sw-audit.toml"
-load jwt_sw_audit --mix jwt "${heavy[@]}"
-
 # --- SoftHSM key --------------------------------------------------------------------------------
 start_server "$state/hsm.toml"
-load jwt_hsm --mix jwt "${heavy[@]}"
+bracketed jwt_hsm csign "csign --module /usr/lib/softhsm/libsofthsm2.so --key-uri $jwt_hsm_ref \
+--pin-file $state/softhsm/pin" --mix jwt "${heavy[@]}"
 
 # --- slow device: 2 ms per signature, 32 sessions -----------------------------------------------
 start_server "$state/slow.toml"
@@ -289,7 +307,9 @@ ratio jwt_svid_softhsm "$(f jwt_hsm items_per_second)" "$(f csign per_second)" "
 ratio raw_digest_software "$(f digest_sw items_per_second)" "$(f digest per_second)" ">=" 0.80
 ratio x509_svid_software "$(f x509_sw items_per_second)" "$(f x509 per_second)" ">=" 0.70
 ratio slow_device_2ms_32_sessions "$(f slow items_per_second)" 16000 ">=" 0.90
-ratio durable_audit "$(f jwt_sw_audit items_per_second)" "$(f jwt_sw items_per_second)" ">=" 0.90
+unaudited="$("$python" -c "print(($(f jwt_sw items_per_second) + \
+  $(f jwt_sw_again items_per_second)) / 2)")"
+ratio durable_audit "$(f jwt_sw_audit items_per_second)" "$unaudited" ">=" 0.90
 if [ "$connected" -eq 1000 ] && [ "$idle_ok" -eq 1 ]; then
   ratio idle_1000_connections_rss_mib "$((rss_max / 1024))" 100 "<=" 1
 else
