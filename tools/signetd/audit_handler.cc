@@ -44,6 +44,7 @@ std::vector<audit::AuditRecord> Records(const ipc::Caller& caller, const pb::Req
   std::vector<audit::AuditRecord> out;
   if (request.operation_case() == pb::Request::kMintJwtSvid && response.has_mint_jwt_svid()) {
     const auto& items = response.mint_jwt_svid().items();
+    out.reserve(static_cast<size_t>(items.size()));
     for (int i = 0; i < items.size() && i < request.mint_jwt_svid().items_size(); ++i) {
       const pb::JwtSvidParams& params = request.mint_jwt_svid().items(i);
       audit::AuditRecord record = BaseRecord(caller, "jwt_svid", params.spiffe_id());
@@ -59,6 +60,7 @@ std::vector<audit::AuditRecord> Records(const ipc::Caller& caller, const pb::Req
   } else if (request.operation_case() == pb::Request::kMintAccessToken &&
              response.has_mint_access_token()) {
     const auto& items = response.mint_access_token().items();
+    out.reserve(static_cast<size_t>(items.size()));
     for (int i = 0; i < items.size() && i < request.mint_access_token().items_size(); ++i) {
       const pb::AccessTokenParams& params = request.mint_access_token().items(i);
       audit::AuditRecord record = BaseRecord(caller, "access_token", params.subject());
@@ -78,6 +80,7 @@ std::vector<audit::AuditRecord> Records(const ipc::Caller& caller, const pb::Req
   } else if (request.operation_case() == pb::Request::kIssueX509Svid &&
              response.has_issue_x509_svid()) {
     const auto& items = response.issue_x509_svid().items();
+    out.reserve(static_cast<size_t>(items.size()));
     for (int i = 0; i < items.size() && i < request.issue_x509_svid().items_size(); ++i) {
       const pb::X509SvidParams& params = request.issue_x509_svid().items(i);
       audit::AuditRecord record = BaseRecord(caller, "x509_svid", params.spiffe_id());
@@ -92,6 +95,7 @@ std::vector<audit::AuditRecord> Records(const ipc::Caller& caller, const pb::Req
     }
   } else if (request.operation_case() == pb::Request::kSignDigest && response.has_sign_digest()) {
     const auto& items = response.sign_digest().items();
+    out.reserve(static_cast<size_t>(items.size()));
     for (int i = 0; i < items.size() && i < request.sign_digest().items_size(); ++i) {
       const pb::SignDigestParams& params = request.sign_digest().items(i);
       audit::AuditRecord record = BaseRecord(caller, "raw_sign", "");
