@@ -13,8 +13,8 @@
 // began (or until `max_group_records` are queued): one core then spends at most one
 // sync's CPU per window on syncing, however many records arrive. A log that was
 // idle for a window writes a new record at once; a busy one adds at most the window
-// to a record's latency. Append wakes the writer only when it is idle or its group
-// is full, not once per record.
+// to a record's latency. After each sync the writer sleeps out the window; Append
+// wakes it only when it is idle or its group is full, not once per record.
 //
 // At an interval (every N records or T seconds) the writer signs the head of the
 // chain with the audit key and appends a checkpoint record; it waits for that one

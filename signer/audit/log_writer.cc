@@ -69,6 +69,15 @@ void AuditLog::WriterLoop() {
     spare_ = std::move(group);
     (void)MaybeCheckpoint(false);
     lock.lock();
+
+    // Sleep out the window here rather than be woken by the next record only to wait for
+    // the window then: under load that wake-up preempted the network thread once a group.
+    if (options_.sync && options_.group_window.count() > 0 && failed_.ok()) {
+      writer_gathering_ = true;
+      wake_.wait_until(lock, last_sync_start_ + options_.group_window,
+                       [this] { return stopping_ || GroupFull(); });
+      writer_gathering_ = false;
+    }
   }
 }
 
