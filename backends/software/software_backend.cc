@@ -147,22 +147,20 @@ Status WritePrivateKeyFile(EVP_PKEY* pkey, const std::string& path) {
   return OkStatus();
 }
 
+// Ed25519 signs the whole message in one pass, so it has no context worth preparing.
 StatusOr<Bytes> SignEd25519(EVP_PKEY* pkey, const SignRequest& request) {
-  Bytes sig;
-  {
-    ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
-    size_t len = 0;
-    if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1 ||
-        EVP_DigestSign(ctx.get(), nullptr, &len, request.input.data(), request.input.size()) != 1) {
-      return ossl::Error("EVP_DigestSign(Ed25519)");
-    }
-    sig.resize(len);
-    if (EVP_DigestSign(ctx.get(), sig.data(), &len, request.input.data(), request.input.size()) !=
-        1) {
-      return ossl::Error("EVP_DigestSign(Ed25519)");
-    }
-    sig.resize(len);
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  size_t len = 0;
+  if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &len, request.input.data(), request.input.size()) != 1) {
+    return ossl::Error("EVP_DigestSign(Ed25519)");
   }
+  Bytes sig(len);
+  if (EVP_DigestSign(ctx.get(), sig.data(), &len, request.input.data(), request.input.size()) !=
+      1) {
+    return ossl::Error("EVP_DigestSign(Ed25519)");
+  }
+  sig.resize(len);
   return sig;
 }
 
