@@ -169,6 +169,30 @@ TEST_CASE("ipc server answers 1000 pipelined requests out of order, each matched
   CHECK(writes < frames);
 }
 
+TEST_CASE("ipc server answers a response over the frame limit with an internal error", "[ipc]") {
+  ServerHarness harness;
+  auto client = ipc::Client::Create(ClientOptionsFor({harness.endpoint()}));
+  REQUIRE(client.ok());
+
+  // The test handler echoes each CSR as the certificate and adds a serial, so a request just
+  // under the frame limit comes back over it.
+  Request request;
+  for (int i = 0; i < 4000; ++i) {
+    request.mutable_issue_x509_svid()->add_items()->set_csr("0123456789");
+  }
+  REQUIRE(request.ByteSizeLong() < ipc::kMaxFrameBody);
+
+  auto response = (*client)->Call(request);
+  REQUIRE(response.ok());
+  REQUIRE(response->has_error());
+  CHECK(response->error().code() == "internal");
+  CHECK(response->error().message().find("exceeds the frame limit") != std::string::npos);
+
+  auto after = (*client)->Call(HealthRequest());
+  REQUIRE(after.ok());
+  CHECK(after->health().status() == ipc::pb::HealthResponse::SERVING);
+}
+
 TEST_CASE("ipc server refuses a client without a certificate", "[ipc]") {
   ServerHarness harness;
   CHECK(Refused(harness, ""));
