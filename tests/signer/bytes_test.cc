@@ -10,7 +10,9 @@ TEST_CASE("base64url encodes without padding as RFC 4648 section 10 shows", "[by
   CHECK(Base64UrlEncode(AsBytes("fo")) == "Zm8");
   CHECK(Base64UrlEncode(AsBytes("foo")) == "Zm9v");
   CHECK(Base64UrlEncode(AsBytes("foob")) == "Zm9vYg");
+  CHECK(Base64Encode(AsBytes("f")) == "Zg==");
   CHECK(Base64Encode(AsBytes("fooba")) == "Zm9vYmE=");
+  CHECK(Base64Encode(AsBytes("foobar")) == "Zm9vYmFy");
   Bytes high = {0xfb, 0xff};
   CHECK(Base64UrlEncode(high) == "-_8");
   CHECK(Base64Encode(high) == "+/8=");
@@ -21,10 +23,20 @@ TEST_CASE("base64url decoding round-trips and names a bad character's offset", "
   auto back = Base64UrlDecode(Base64UrlEncode(data));
   REQUIRE(back.ok());
   CHECK(*back == data);
+  for (size_t size = 0; size <= data.size(); ++size) {
+    Bytes prefix(data.begin(), data.begin() + static_cast<long>(size));
+    auto again = Base64UrlDecode(Base64UrlEncode(prefix));
+    REQUIRE(again.ok());
+    CHECK(*again == prefix);
+  }
 
   auto bad = Base64UrlDecode("ab+d");
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.status().message(), Catch::Contains("offset 2"));
+  auto bad_tail = Base64UrlDecode("Zm9vYm=");
+  REQUIRE_FALSE(bad_tail.ok());
+  CHECK_THAT(bad_tail.status().message(), Catch::Contains("offset 6"));
+  CHECK_FALSE(Base64UrlDecode("Zm9vY").ok());
 }
 
 TEST_CASE("hex decoding rejects odd lengths and non-hex digits", "[bytes]") {
