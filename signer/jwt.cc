@@ -10,10 +10,11 @@
 namespace signet {
 namespace {
 
-StatusOr<boost::json::object> DecodeSegment(std::string_view segment, std::string_view what) {
+StatusOr<boost::json::object> DecodeSegment(std::string_view segment, std::string_view what,
+                                            const boost::json::storage_ptr& storage) {
   SIGNET_ASSIGN_OR_RETURN(Bytes json, Base64UrlDecode(segment));
   boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(AsText(json), ec);
+  boost::json::value value = boost::json::parse(AsText(json), ec, storage);
   if (ec || !value.is_object()) {
     return Status(Code::kInternal, "minted JWT " + std::string(what) + " is not a JSON object");
   }
@@ -31,16 +32,17 @@ std::string JwtCompact(std::string_view signing_input, ByteView signature) {
   return std::string(signing_input) + "." + Base64UrlEncode(signature);
 }
 
-StatusOr<DecodedJwt> DecodeJwt(std::string_view token) {
+StatusOr<DecodedJwt> DecodeJwt(std::string_view token, boost::json::storage_ptr storage) {
   size_t first = token.find('.');
   size_t second = first == std::string_view::npos ? first : token.find('.', first + 1);
   if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos) {
     return Status(Code::kInternal, "minted JWT does not have three segments");
   }
-  DecodedJwt out;
-  SIGNET_ASSIGN_OR_RETURN(out.header, DecodeSegment(token.substr(0, first), "header"));
-  SIGNET_ASSIGN_OR_RETURN(out.claims,
-                          DecodeSegment(token.substr(first + 1, second - first - 1), "claims"));
+  // Objects of the same storage move by pointer; with any other they would be copied.
+  DecodedJwt out{boost::json::object(storage), boost::json::object(storage), {}, {}};
+  SIGNET_ASSIGN_OR_RETURN(out.header, DecodeSegment(token.substr(0, first), "header", storage));
+  SIGNET_ASSIGN_OR_RETURN(
+      out.claims, DecodeSegment(token.substr(first + 1, second - first - 1), "claims", storage));
   SIGNET_ASSIGN_OR_RETURN(out.signature, Base64UrlDecode(token.substr(second + 1)));
   out.signing_input = std::string(token.substr(0, second));
   return out;

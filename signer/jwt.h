@@ -9,6 +9,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 
 #include <string>
 #include <string_view>
@@ -32,8 +33,9 @@ struct DecodedJwt {
 };
 
 // Splits and decodes a compact JWS; kInternal when it is not well formed (the
-// tokens read back here are our own, so a malformed one is a bug).
-StatusOr<DecodedJwt> DecodeJwt(std::string_view token);
+// tokens read back here are our own, so a malformed one is a bug). The header and
+// claims objects are allocated from `storage`, which must outlive them.
+StatusOr<DecodedJwt> DecodeJwt(std::string_view token, boost::json::storage_ptr storage = {});
 
 // A random token id: 16 bytes from the OpenSSL CSPRNG, base64url (22 characters).
 StatusOr<std::string> RandomJti();

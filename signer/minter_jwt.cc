@@ -1,4 +1,6 @@
 // The two JWT profiles: JWT-SVID and RFC 9068 access tokens.
+#include <boost/json/monotonic_resource.hpp>
+
 #include "signer/jwt.h"
 #include "signer/jwt_claims.h"
 #include "signer/minter.h"
@@ -66,20 +68,25 @@ boost::json::object Header(const JwtKey& key, const char* typ) {
   return header;
 }
 
-// Reads the finished token back and checks that it says what was authorised.
-StatusOr<MintedToken> Finish(const PendingJwt& p, StatusOr<Bytes> signature) {
+// Reads the finished token back and checks that it says what was authorised. Called once
+// per token, as its last use of `p`: the audit fields move into the result.
+StatusOr<MintedToken> Finish(PendingJwt& p, StatusOr<Bytes> signature) {
   if (!signature.ok()) {
     return signature.status().WithContext("signing with key '" + p.key.kid + "': ");
   }
-  SignRequest signed_input{Bytes(p.signing_input.begin(), p.signing_input.end()), false,
-                           SignatureFormat::kRaw};
   if (!p.key.backend_verifies) {
+    SignRequest signed_input{Bytes(p.signing_input.begin(), p.signing_input.end()), false,
+                             SignatureFormat::kRaw};
     SIGNET_RETURN_IF_ERROR(
         minter_internal::CheckWith(*p.checks, *p.key.key, signed_input, *signature));
   }
   std::string token = JwtCompact(p.signing_input, *signature);
 
-  SIGNET_ASSIGN_OR_RETURN(DecodedJwt decoded, DecodeJwt(token));
+  // The decoded objects die with this call: parse them into a buffer on the stack rather
+  // than a dozen heap allocations per token.
+  unsigned char scratch_buffer[4096];
+  boost::json::monotonic_resource scratch(scratch_buffer, sizeof(scratch_buffer));
+  SIGNET_ASSIGN_OR_RETURN(DecodedJwt decoded, DecodeJwt(token, &scratch));
   if (decoded.header != p.header || decoded.claims != p.claims ||
       decoded.signing_input != p.signing_input || decoded.signature != *signature) {
     return Status(Code::kInternal, "minted JWT does not decode to what was built");
@@ -97,7 +104,7 @@ StatusOr<MintedToken> Finish(const PendingJwt& p, StatusOr<Bytes> signature) {
   if (!allowed.ok()) {
     return Status(Code::kInternal, "minted JWT fails the policy re-check: " + allowed.message());
   }
-  return MintedToken{std::move(token), p.audit};
+  return MintedToken{std::move(token), std::move(p.audit)};
 }
 
 void SignAndFinish(std::shared_ptr<PendingJwt> pending, MintCallback<MintedToken> done) {
