@@ -127,16 +127,12 @@ StatusOr<Bytes> Base64UrlDecode(std::string_view text) {
   // character is scanned again only to name its offset.
   Bytes out(full * 3 + (rest == 0 ? 0 : rest - 1));
   uint8_t* o = out.data();
+  auto value = [&](size_t at) -> int32_t {
+    return at < text.size() ? kBase64UrlValues[static_cast<uint8_t>(text[at])] : 0;
+  };
   for (size_t i = 0; i < text.size(); i += 4) {
-    size_t n = std::min<size_t>(4, text.size() - i);
-    int32_t group = 0;
-    int8_t invalid = 0;
-    for (size_t k = 0; k < 4; ++k) {
-      int8_t v = k < n ? kBase64UrlValues[static_cast<uint8_t>(text[i + k])] : 0;
-      invalid |= v;
-      group = (group << 6) | (v & 63);
-    }
-    if (invalid < 0) {
+    int32_t a = value(i), b = value(i + 1), c = value(i + 2), d = value(i + 3);
+    if ((a | b | c | d) < 0) {
       size_t at = i;
       while (kBase64UrlValues[static_cast<uint8_t>(text[at])] >= 0) {
         ++at;
@@ -144,9 +140,16 @@ StatusOr<Bytes> Base64UrlDecode(std::string_view text) {
       return Status(Code::kInvalidArgument,
                     "base64url text has an invalid character at offset " + std::to_string(at));
     }
-    for (size_t k = 0; k + 1 < n; ++k) {
-      *o++ = static_cast<uint8_t>(group >> (16 - 8 * k));
+    int32_t group = (a << 18) | (b << 12) | (c << 6) | d;
+    size_t bytes = std::min<size_t>(3, text.size() - i - 1);
+    o[0] = static_cast<uint8_t>(group >> 16);
+    if (bytes > 1) {
+      o[1] = static_cast<uint8_t>(group >> 8);
     }
+    if (bytes > 2) {
+      o[2] = static_cast<uint8_t>(group);
+    }
+    o += bytes;
   }
   return out;
 }
