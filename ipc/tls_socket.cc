@@ -135,6 +135,8 @@ TlsSocket::TlsSocket(asio::generic::stream_protocol::socket socket, std::shared_
   SSL_set_bio(ssl_.get(), bio, bio);  // the SSL owns the BIO from here
   SSL_set_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // One recv takes every record that has arrived, not a record header then its body.
+  SSL_set_read_ahead(ssl_.get(), 1);
   SSL_set_accept_state(ssl_.get());
 }
 
@@ -233,6 +235,23 @@ void TlsSocket::ContinueRead(asio::mutable_buffer buffer, ReadHandler handler, b
   size_t bytes = 0;
   Outcome outcome =
       Attempt([&](SSL* ssl) { return SSL_read_ex(ssl, buffer.data(), buffer.size(), &bytes); });
+
+  // SSL_read_ex returns one record's data at a time. The records already received go
+  // to the reader together, so that requests that arrived together are answered
+  // together (one write, one wake-up of the peer). What stops this loop is left for
+  // the next read: a wait finds the socket ready, an error is reported again.
+  while (!outcome.waiting && !outcome.ec && bytes < buffer.size() &&
+         SSL_has_pending(ssl_.get()) == 1) {
+    size_t more = 0;
+    Outcome next = Attempt([&](SSL* ssl) {
+      return SSL_read_ex(ssl, static_cast<uint8_t*>(buffer.data()) + bytes, buffer.size() - bytes,
+                         &more);
+    });
+    if (next.waiting || next.ec) {
+      break;
+    }
+    bytes += more;
+  }
 
   if (outcome.waiting) {
     socket_.async_wait(outcome.wait,

@@ -59,7 +59,8 @@ class TlsSocket {
 
   void AsyncHandshake(Handler handler);
 
-  // Reads at least one byte into `buffer`, at most its size.
+  // Reads at least one byte into `buffer`, at most its size: the data of every record
+  // already received that fits, so that requests sent together are read together.
   void AsyncReadSome(boost::asio::mutable_buffer buffer, ReadHandler handler);
 
   // Writes all of `buffer`, which must stay valid and unchanged until the handler runs.

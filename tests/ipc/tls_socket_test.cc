@@ -1,7 +1,7 @@
 // TlsSocket, the server end of a TLS connection driven on the socket's descriptor,
 // against a blocking OpenSSL client on loopback: slow readers, a read and a write
-// outstanding together, Close() with operations pending, peers that give up
-// mid-handshake.
+// outstanding together, records read together, Close() with operations pending,
+// peers that give up mid-handshake.
 #include "ipc/tls_socket.h"
 
 #include <arpa/inet.h>
@@ -19,6 +19,7 @@
 #include <future>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "ipc/frame.h"
 #include "ipc/tls_context.h"
@@ -182,6 +183,36 @@ TEST_CASE("tls socket completes a read while a large write is still pending", "[
 
   CHECK(ReadsFrames(*c.client, kFrames, std::chrono::milliseconds(0)));
   CHECK_FALSE(written.get_future().get());
+  CloseOnStrand(*c.server);
+}
+
+// Reads once from `socket` into a buffer of `size` bytes, on its strand.
+std::string ReadOnce(ipc::TlsSocket& socket, size_t size) {
+  std::promise<std::string> read;
+  std::vector<char> space(size);
+  OnStrand(socket, [&] {
+    socket.AsyncReadSome(asio::buffer(space), [&](const error_code& ec, size_t n) {
+      read.set_value(ec ? "error: " + ec.message() : std::string(space.data(), n));
+    });
+  });
+  return read.get_future().get();
+}
+
+TEST_CASE("tls socket hands records that arrived together to one read, up to its size", "[ipc]") {
+  Loopback loopback;
+  Connected c = Connect(loopback);
+  REQUIRE(c.client->Write("one"));  // each Write is a record of its own
+  REQUIRE(c.client->Write("two"));
+  REQUIRE(c.client->Write("three"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  CHECK(ReadOnce(*c.server, 256) == "onetwothree");
+
+  REQUIRE(c.client->Write("four"));
+  REQUIRE(c.client->Write("five"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(ReadOnce(*c.server, 6) == "fourfi");
+  CHECK(ReadOnce(*c.server, 6) == "ve");
   CloseOnStrand(*c.server);
 }
 
