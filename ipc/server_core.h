@@ -11,6 +11,7 @@
 // ServerSession is touched only on its strand.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
@@ -103,8 +104,10 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   void Dispatch(const FrameView& frame);
   void Complete(uint64_t request_id, std::string_view op,
                 std::chrono::steady_clock::time_point start, pb::Response response);
-  // Queues `body` as one frame; a response over the frame limit becomes an error response.
-  void QueueFrame(FrameType type, uint64_t request_id, const google::protobuf::MessageLite& body);
+  // Queues `body` as one frame and starts a write unless `write` is false; a response
+  // over the frame limit becomes an error response.
+  void QueueFrame(FrameType type, uint64_t request_id, const google::protobuf::MessageLite& body,
+                  bool write = true);
   void QueueError(uint64_t request_id, const Status& status);
   void DoWrite();
   void OnWrite(const boost::system::error_code& ec);
@@ -121,6 +124,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   bool reading_ = false;
   bool writing_ = false;
   size_t in_flight_ = 0;
+  // Completions posted to the strand and not yet run; handlers finish on backend threads.
+  std::atomic<size_t> completions_queued_{0};
   FrameDecoder decoder_;
   std::string pending_writes_;
   size_t pending_frames_ = 0;

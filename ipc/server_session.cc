@@ -185,6 +185,7 @@ void ServerSession::Dispatch(const FrameView& frame) {
   uint64_t id = header.request_id;
   auto self = shared_from_this();
   core_.handler.Handle(caller_, std::move(request), [self, id, op, start](pb::Response response) {
+    self->completions_queued_.fetch_add(1, std::memory_order_relaxed);
     asio::post(self->stream_.get_executor(),
                [self, id, op, start, response = std::move(response)]() mutable {
                  self->Complete(id, op, start, std::move(response));
@@ -194,6 +195,9 @@ void ServerSession::Dispatch(const FrameView& frame) {
 
 void ServerSession::Complete(uint64_t request_id, std::string_view op,
                              std::chrono::steady_clock::time_point start, pb::Response response) {
+  // Responses whose completions are queued behind this one go out in the same write: the
+  // last of them starts it.
+  bool more_queued = completions_queued_.fetch_sub(1, std::memory_order_relaxed) > 1;
   --in_flight_;
   if (core_.metrics != nullptr) {
     MetricsRegistry& metrics = *core_.metrics;
@@ -209,7 +213,7 @@ void ServerSession::Complete(uint64_t request_id, std::string_view op,
   }
 
   if (!closed_) {
-    QueueFrame(FrameType::kResponse, request_id, response);
+    QueueFrame(FrameType::kResponse, request_id, response, /*write=*/!more_queued);
     ProcessFrames();
     DoRead();
   }
@@ -217,12 +221,12 @@ void ServerSession::Complete(uint64_t request_id, std::string_view op,
 }
 
 void ServerSession::QueueFrame(FrameType type, uint64_t request_id,
-                               const google::protobuf::MessageLite& body) {
+                               const google::protobuf::MessageLite& body, bool write) {
   size_t size = body.ByteSizeLong();
   if (size > kMaxFrameBody) {
     pb::Response error = ErrorResponse(Status(
         Code::kInternal, "response of " + std::to_string(size) + " bytes exceeds the frame limit"));
-    QueueFrame(FrameType::kResponse, request_id, error);
+    QueueFrame(FrameType::kResponse, request_id, error, write);
     return;
   }
 
@@ -231,7 +235,9 @@ void ServerSession::QueueFrame(FrameType type, uint64_t request_id,
   std::span<uint8_t> space = AppendFrameSpace(pending_writes_, type, request_id, size);
   body.SerializeWithCachedSizesToArray(space.data());
   ++pending_frames_;
-  DoWrite();
+  if (write) {
+    DoWrite();
+  }
 }
 
 void ServerSession::QueueError(uint64_t request_id, const Status& status) {

@@ -169,6 +169,28 @@ TEST_CASE("ipc server answers 1000 pipelined requests out of order, each matched
   CHECK(writes < frames);
 }
 
+TEST_CASE("ipc server answers requests that arrived together in one write", "[ipc]") {
+  ServerHarness harness;  // answers health requests at once, inside Handle
+  auto raw = RawTlsClient::Connect(harness.port(), SharedPki().ClientFiles());
+  REQUIRE(raw != nullptr);
+
+  // Eight requests in one TLS record: one read, eight completions queued together.
+  constexpr int kRequests = 8;
+  std::string frames;
+  for (int i = 1; i <= kRequests; ++i) {
+    frames += RequestFrame(static_cast<uint64_t>(i), HealthBody());
+  }
+  REQUIRE(raw->Write(frames));
+  for (int i = 1; i <= kRequests; ++i) {
+    auto frame = raw->ReadFrame();
+    REQUIRE(frame.has_value());
+    CHECK(frame->header.request_id == static_cast<uint64_t>(i));
+  }
+
+  CHECK(harness.metrics().Value("signet_ipc_frames_written_total", {}) == kRequests);
+  CHECK(harness.metrics().Value("signet_ipc_writes_total", {}) == 1);
+}
+
 TEST_CASE("ipc server answers a response over the frame limit with an internal error", "[ipc]") {
   ServerHarness harness;
   auto client = ipc::Client::Create(ClientOptionsFor({harness.endpoint()}));
