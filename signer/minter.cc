@@ -47,7 +47,7 @@ Status CheckWith(const CheckMap& checks, const SigningKey& key, const SignReques
   if (it == checks.end()) {
     return VerifySignature(key.public_key(), key.algorithm(), request, signature);
   }
-  return it->second.Check(request, signature);
+  return it->second.check->Check(request, signature);
 }
 
 }  // namespace minter_internal
@@ -68,17 +68,30 @@ Minter::Minter(Options options, std::shared_ptr<const Clock> clock,
 Minter::~Minter() = default;
 
 void Minter::SetKeys(KeySet keys) {
+  std::shared_ptr<const minter_internal::CheckMap> previous;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    previous = state_->checks;
+  }
   auto checks = std::make_shared<minter_internal::CheckMap>();
   auto add = [&](const std::shared_ptr<SigningKey>& key) {
-    if (!key) {
+    if (!key || checks->count(key.get()) > 0) {
+      return;
+    }
+    // A key service may publish the same keys again every few seconds: a key that stays
+    // keeps its check, so that a device that failed once stays under full checking.
+    auto kept = previous->find(key.get());
+    if (kept != previous->end()) {
+      checks->emplace(key.get(), kept->second);
       return;
     }
     // A key whose public key does not parse gets no check; CheckWith then reports it.
     StatusOr<SignatureVerifier> verifier =
         SignatureVerifier::Create(key->public_key(), key->algorithm());
     if (verifier.ok()) {
-      checks->emplace(std::piecewise_construct, std::forward_as_tuple(key.get()),
-                      std::forward_as_tuple(std::move(*verifier), options_.check_rate));
+      checks->emplace(key.get(), minter_internal::KeyCheck{
+                                     key, std::make_shared<SignatureCheck>(std::move(*verifier),
+                                                                           options_.check_rate)});
     }
   };
   if (keys.jwt_svid) {

@@ -13,10 +13,18 @@ namespace signet {
 
 namespace minter_internal {
 
-// The check after signing for every key of the current key set, its public key parsed
-// once (in OpenSSL 3 parsing a SubjectPublicKeyInfo costs several times more than
-// verifying a signature with it).
-using CheckMap = std::map<const SigningKey*, SignatureCheck>;
+// The check after signing for one key, its public key parsed once (in OpenSSL 3 parsing
+// a SubjectPublicKeyInfo costs several times more than verifying a signature with it).
+// The entry holds the key, so no other key can take its address while the entry lives:
+// SetKeys carries the check of a key that stays in the key set over to the new set, with
+// its state (the first signature already verified, or a failure's strict period).
+struct KeyCheck {
+  std::shared_ptr<SigningKey> key;
+  std::shared_ptr<SignatureCheck> check;
+};
+
+// The checks of every key of the current key set.
+using CheckMap = std::map<const SigningKey*, KeyCheck>;
 
 // Checks with the key's SignatureCheck, or verifies after parsing the key when it has none.
 Status CheckWith(const CheckMap& checks, const SigningKey& key, const SignRequest& request,

@@ -105,7 +105,7 @@ void CountingKey::Sign(SignRequest request, SignCallback done) {
 }
 
 MintingEnv::MintingEnv(Algorithm jwt_alg, Algorithm at_alg, Algorithm ca_alg,
-                       Seconds intermediate_ttl)
+                       Seconds intermediate_ttl, CheckRate check_rate)
     : fixture_(MakeBackendFixture()),
       clock_(std::make_shared<FakeClock>(std::chrono::system_clock::now())),
       deny_(std::make_shared<DenyList>()) {
@@ -141,6 +141,7 @@ MintingEnv::MintingEnv(Algorithm jwt_alg, Algorithm at_alg, Algorithm ca_alg,
   options.jwt_svid_issuer = "https://signet.example.org";
   options.jwt_svid_jti = true;
   options.access_token_issuer = "https://as.example.org";
+  options.check_rate = check_rate;
   minter_ = std::make_unique<Minter>(options, clock_,
                                      std::make_shared<const Policy>(std::move(*policy)), deny_);
 

@@ -45,9 +45,9 @@ class CountingKey : public SigningKey {
 class MintingEnv {
  public:
   // `jwt_alg` for the JWT-SVID key, `at_alg` for the access token key, `ca_alg`
-  // for root and intermediate.
+  // for root and intermediate; `check_rate` for the Minter's check after signing.
   MintingEnv(Algorithm jwt_alg, Algorithm at_alg, Algorithm ca_alg,
-             Seconds intermediate_ttl = Seconds(24 * 3600));
+             Seconds intermediate_ttl = Seconds(24 * 3600), CheckRate check_rate = {});
 
   BackendFixture& fixture() { return *fixture_; }
   Minter& minter() { return *minter_; }

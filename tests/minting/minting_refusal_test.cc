@@ -208,7 +208,7 @@ namespace signet::testing {
 namespace {
 
 // Unit-test stand-in for a misbehaving device: signs with the real key, then flips
-// a bit of the signature before returning it.
+// a bit of the signature before returning it, for as long as it is failing.
 class CorruptingKey : public SigningKey {
  public:
   explicit CorruptingKey(std::shared_ptr<SigningKey> inner)
@@ -216,32 +216,38 @@ class CorruptingKey : public SigningKey {
         inner_(std::move(inner)) {}
 
   void Sign(SignRequest request, SignCallback done) override {
-    inner_->Sign(std::move(request), [done](StatusOr<Bytes> signature) {
-      if (signature.ok()) {
+    inner_->Sign(std::move(request), [this, done](StatusOr<Bytes> signature) {
+      if (signature.ok() && failing_.load()) {
         signature->back() ^= 0x01;
       }
       done(std::move(signature));
     });
   }
 
+  void set_failing(bool failing) { failing_ = failing; }
+
  private:
   std::shared_ptr<SigningKey> inner_;
+  std::atomic<bool> failing_{true};
 };
+
+std::shared_ptr<SigningKey> Borrowed(SigningKey& key) {
+  return std::shared_ptr<SigningKey>(&key, [](SigningKey*) {});
+}
 
 }  // namespace
 
 TEST_CASE("a credential whose signature does not verify is never released", "[minting][refusal]") {
   MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256);
-  auto borrowed = [](SigningKey& key) { return std::shared_ptr<SigningKey>(&key, [](auto*) {}); };
   KeySet keys;
   // backend_verifies is false: the corruption happens after the real backend checked.
   keys.jwt_svid =
-      JwtKey{"jwt-svid-1", std::make_shared<CorruptingKey>(borrowed(env.jwt_key())), false};
+      JwtKey{"jwt-svid-1", std::make_shared<CorruptingKey>(Borrowed(env.jwt_key())), false};
   keys.access_token =
-      JwtKey{"at-1", std::make_shared<CorruptingKey>(borrowed(env.at_key())), false};
+      JwtKey{"at-1", std::make_shared<CorruptingKey>(Borrowed(env.at_key())), false};
   keys.x509_ca = X509Authority{
       std::make_shared<CorruptingKey>(env.ca_key()), env.intermediate_der(), {}, false};
-  keys.raw["release"] = RawKey{std::make_shared<CorruptingKey>(borrowed(env.raw_key())), false};
+  keys.raw["release"] = RawKey{std::make_shared<CorruptingKey>(Borrowed(env.raw_key())), false};
   env.minter().SetKeys(std::move(keys));
   Minter& m = env.minter();
 
@@ -267,6 +273,34 @@ TEST_CASE("a credential whose signature does not verify is never released", "[mi
 }  // namespace signet::testing
 
 namespace signet::testing {
+
+TEST_CASE("a key that signed badly stays fully checked when the same key set is set again",
+          "[minting][refusal]") {
+  // Sampling so rare that only the first signature and a failure's strict period verify.
+  MintingEnv env(Algorithm::kES256, Algorithm::kES256, Algorithm::kES256, Seconds(24 * 3600),
+                 CheckRate{1000000});
+  auto device = std::make_shared<CorruptingKey>(Borrowed(env.jwt_key()));
+  KeySet keys;
+  keys.jwt_svid = JwtKey{"jwt-svid-1", device, false};
+  env.minter().SetKeys(keys);
+  auto mint = [&] {
+    return env.minter().MintJwtSvidAndWait(
+        Caller{kIdp}, JwtSvidRequest{"spiffe://example.org/app/web", {kApi}, {}});
+  };
+
+  StatusOr<MintedToken> first = mint();
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.status().code() == Code::kDeviceError);
+
+  // A key service publishes the same keys again; the device recovers, then fails again.
+  env.minter().SetKeys(keys);
+  device->set_failing(false);
+  CHECK(mint().ok());
+  device->set_failing(true);
+  StatusOr<MintedToken> again = mint();
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.status().code() == Code::kDeviceError);
+}
 
 TEST_CASE("minting refuses X.509-SVIDs when the CA certificate is missing or unreadable",
           "[minting][refusal]") {
