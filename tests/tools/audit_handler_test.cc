@@ -48,16 +48,21 @@ pb::Request TwoAccessTokens() {
   return request;
 }
 
+// Hands `request` to `handler` as the identity server's caller and waits for the answer.
+pb::Response HandleAndWait(AuditingHandler& handler, pb::Request request) {
+  std::promise<pb::Response> answered;
+  handler.Handle(ipc::Caller{"spiffe://example.org/idp", 1}, std::move(request),
+                 [&answered](pb::Response response) { answered.set_value(std::move(response)); });
+  return answered.get_future().get();
+}
+
 TEST_CASE("auditing handler records every item before releasing the response") {
   testing::TempDir dir;
   auto log = audit::testing::OpenOrDie(audit::testing::LogOptions(dir.path() + "/audit"));
   FixedHandler inner;
   AuditingHandler handler(inner, *log, "ca-1");
 
-  std::promise<pb::Response> answered;
-  handler.Handle(ipc::Caller{"spiffe://example.org/idp", 1}, TwoAccessTokens(),
-                 [&answered](pb::Response response) { answered.set_value(std::move(response)); });
-  pb::Response response = answered.get_future().get();
+  pb::Response response = HandleAndWait(handler, TwoAccessTokens());
 
   REQUIRE(response.mint_access_token().items_size() == 2);
   CHECK(response.mint_access_token().items(0).token().token() == "header.claims.signature");
@@ -81,6 +86,26 @@ TEST_CASE("auditing handler records every item before releasing the response") {
   CHECK(records[0].digest == audit::Sha256Hex("header.claims.signature"));
   CHECK_FALSE(records[1].granted);
   CHECK(records[1].reason == "permission_denied: subject is not granted");
+}
+
+// Answers every request with one error for the whole request, as a server does when the
+// request cannot be served at all.
+class RefusingHandler : public ipc::RequestHandler {
+ public:
+  void Handle(const ipc::Caller&, pb::Request, ipc::ResponseCallback done) override {
+    done(ipc::ErrorResponse(Status(Code::kUnavailable, "no JWT key is active")));
+  }
+};
+
+TEST_CASE("auditing handler writes no record for a request refused as a whole") {
+  testing::TempDir dir;
+  auto log = audit::testing::OpenOrDie(audit::testing::LogOptions(dir.path() + "/audit"));
+  RefusingHandler inner;
+  AuditingHandler handler(inner, *log, "");
+
+  pb::Response response = HandleAndWait(handler, TwoAccessTokens());
+  CHECK(response.error().message() == "no JWT key is active");
+  CHECK(log->health().records_written == 0);
 }
 
 TEST_CASE("auditing handler passes requests that mint nothing straight through") {

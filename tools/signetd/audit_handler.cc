@@ -1,5 +1,6 @@
 #include "tools/signetd/audit_handler.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -37,76 +38,102 @@ bool Refused(const Item& item, audit::AuditRecord* record) {
   return true;
 }
 
-// One record per item, in item order. Empty for requests that mint nothing.
-std::vector<audit::AuditRecord> Records(const ipc::Caller& caller, const pb::Request& request,
-                                        const pb::Response& response,
-                                        const std::string& x509_ca_key) {
+// One record per item of a mint or sign request, in item order, with what the request
+// says: the caller, the operation, the subject, the audiences, the act chain, a raw key's
+// name. Empty for requests that mint nothing. Built before the request is handed on, so
+// that the request need not be kept (copied) until its answer.
+std::vector<audit::AuditRecord> Prepare(const ipc::Caller& caller, const pb::Request& request) {
   std::vector<audit::AuditRecord> out;
-  if (request.operation_case() == pb::Request::kMintJwtSvid && response.has_mint_jwt_svid()) {
-    const auto& items = response.mint_jwt_svid().items();
-    out.reserve(static_cast<size_t>(items.size()));
-    for (int i = 0; i < items.size() && i < request.mint_jwt_svid().items_size(); ++i) {
-      const pb::JwtSvidParams& params = request.mint_jwt_svid().items(i);
-      audit::AuditRecord record = BaseRecord(caller, "jwt_svid", params.spiffe_id());
-      record.audiences.assign(params.audience().begin(), params.audience().end());
-      if (!Refused(items.Get(i), &record)) {
-        const pb::JwtSvid& svid = items.Get(i).svid();
-        record.key = svid.key_id();
-        record.ttl_seconds = SecondsUntil(svid.expires_at());
-        record.digest = audit::Sha256Hex(svid.token());
+  switch (request.operation_case()) {
+    case pb::Request::kMintJwtSvid:
+      out.reserve(static_cast<size_t>(request.mint_jwt_svid().items_size()));
+      for (const pb::JwtSvidParams& params : request.mint_jwt_svid().items()) {
+        audit::AuditRecord record = BaseRecord(caller, "jwt_svid", params.spiffe_id());
+        record.audiences.assign(params.audience().begin(), params.audience().end());
+        out.push_back(std::move(record));
       }
-      out.push_back(std::move(record));
-    }
-  } else if (request.operation_case() == pb::Request::kMintAccessToken &&
-             response.has_mint_access_token()) {
-    const auto& items = response.mint_access_token().items();
-    out.reserve(static_cast<size_t>(items.size()));
-    for (int i = 0; i < items.size() && i < request.mint_access_token().items_size(); ++i) {
-      const pb::AccessTokenParams& params = request.mint_access_token().items(i);
-      audit::AuditRecord record = BaseRecord(caller, "access_token", params.subject());
-      record.audiences.assign(params.audience().begin(), params.audience().end());
-      for (const pb::Actor& actor : params.actors()) {
-        record.act.push_back(audit::Actor{actor.subject(), actor.issuer()});
+      break;
+    case pb::Request::kMintAccessToken:
+      out.reserve(static_cast<size_t>(request.mint_access_token().items_size()));
+      for (const pb::AccessTokenParams& params : request.mint_access_token().items()) {
+        audit::AuditRecord record = BaseRecord(caller, "access_token", params.subject());
+        record.audiences.assign(params.audience().begin(), params.audience().end());
+        for (const pb::Actor& actor : params.actors()) {
+          record.act.push_back(audit::Actor{actor.subject(), actor.issuer()});
+        }
+        out.push_back(std::move(record));
       }
-      if (!Refused(items.Get(i), &record)) {
-        const pb::AccessToken& token = items.Get(i).token();
-        record.key = token.key_id();
-        record.jti = token.jti();
-        record.ttl_seconds = SecondsUntil(token.expires_at());
-        record.digest = audit::Sha256Hex(token.token());
+      break;
+    case pb::Request::kIssueX509Svid:
+      out.reserve(static_cast<size_t>(request.issue_x509_svid().items_size()));
+      for (const pb::X509SvidParams& params : request.issue_x509_svid().items()) {
+        out.push_back(BaseRecord(caller, "x509_svid", params.spiffe_id()));
       }
-      out.push_back(std::move(record));
-    }
-  } else if (request.operation_case() == pb::Request::kIssueX509Svid &&
-             response.has_issue_x509_svid()) {
-    const auto& items = response.issue_x509_svid().items();
-    out.reserve(static_cast<size_t>(items.size()));
-    for (int i = 0; i < items.size() && i < request.issue_x509_svid().items_size(); ++i) {
-      const pb::X509SvidParams& params = request.issue_x509_svid().items(i);
-      audit::AuditRecord record = BaseRecord(caller, "x509_svid", params.spiffe_id());
-      record.key = x509_ca_key;
-      if (!Refused(items.Get(i), &record)) {
-        const pb::X509Svid& svid = items.Get(i).svid();
-        record.serial = svid.serial_hex();
-        record.ttl_seconds = SecondsUntil(svid.expires_at());
-        record.digest = audit::Sha256Hex(svid.certificate_der());
+      break;
+    case pb::Request::kSignDigest:
+      out.reserve(static_cast<size_t>(request.sign_digest().items_size()));
+      for (const pb::SignDigestParams& params : request.sign_digest().items()) {
+        audit::AuditRecord record = BaseRecord(caller, "raw_sign", "");
+        record.key = params.key_name();
+        out.push_back(std::move(record));
       }
-      out.push_back(std::move(record));
-    }
-  } else if (request.operation_case() == pb::Request::kSignDigest && response.has_sign_digest()) {
-    const auto& items = response.sign_digest().items();
-    out.reserve(static_cast<size_t>(items.size()));
-    for (int i = 0; i < items.size() && i < request.sign_digest().items_size(); ++i) {
-      const pb::SignDigestParams& params = request.sign_digest().items(i);
-      audit::AuditRecord record = BaseRecord(caller, "raw_sign", "");
-      record.key = params.key_name();
-      if (!Refused(items.Get(i), &record)) {
-        record.digest = audit::Sha256Hex(items.Get(i).signature().signature());
-      }
-      out.push_back(std::move(record));
-    }
+      break;
+    default:
+      break;
   }
   return out;
+}
+
+// Adds what the answer says of each item: refused and why, or the key, the remaining
+// lifetime, the jti or serial and the credential's digest. Keeps one record per answered
+// item; none when the answer is not of the request's operation (a whole-request error).
+template <typename Items, typename Granted>
+void FillFrom(const Items& items, std::vector<audit::AuditRecord>& records, Granted granted) {
+  records.resize(std::min(records.size(), static_cast<size_t>(items.size())));
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& item = items.Get(static_cast<int>(i));
+    if (!Refused(item, &records[i])) {
+      granted(item, records[i]);
+    }
+  }
+}
+
+void Fill(std::vector<audit::AuditRecord>& records, const pb::Response& response,
+          const std::string& x509_ca_key) {
+  const std::string& op = records.front().op;
+  if (op == "jwt_svid" && response.has_mint_jwt_svid()) {
+    FillFrom(response.mint_jwt_svid().items(), records,
+             [](const pb::JwtSvidResult& item, audit::AuditRecord& record) {
+               record.key = item.svid().key_id();
+               record.ttl_seconds = SecondsUntil(item.svid().expires_at());
+               record.digest = audit::Sha256Hex(item.svid().token());
+             });
+  } else if (op == "access_token" && response.has_mint_access_token()) {
+    FillFrom(response.mint_access_token().items(), records,
+             [](const pb::AccessTokenResult& item, audit::AuditRecord& record) {
+               record.key = item.token().key_id();
+               record.jti = item.token().jti();
+               record.ttl_seconds = SecondsUntil(item.token().expires_at());
+               record.digest = audit::Sha256Hex(item.token().token());
+             });
+  } else if (op == "x509_svid" && response.has_issue_x509_svid()) {
+    for (audit::AuditRecord& record : records) {
+      record.key = x509_ca_key;
+    }
+    FillFrom(response.issue_x509_svid().items(), records,
+             [](const pb::X509SvidResult& item, audit::AuditRecord& record) {
+               record.serial = item.svid().serial_hex();
+               record.ttl_seconds = SecondsUntil(item.svid().expires_at());
+               record.digest = audit::Sha256Hex(item.svid().certificate_der());
+             });
+  } else if (op == "raw_sign" && response.has_sign_digest()) {
+    FillFrom(response.sign_digest().items(), records,
+             [](const pb::SignatureResult& item, audit::AuditRecord& record) {
+               record.digest = audit::Sha256Hex(item.signature().signature());
+             });
+  } else {
+    records.clear();
+  }
 }
 
 // Replaces every credential in `response` with `status`, keeping refusals as they were.
@@ -154,20 +181,23 @@ struct PendingResponse {
 
 void AuditingHandler::Handle(const ipc::Caller& caller, pb::Request request,
                              ipc::ResponseCallback done) {
-  auto kept = std::make_shared<pb::Request>(request);
+  auto records = std::make_shared<std::vector<audit::AuditRecord>>(Prepare(caller, request));
+  if (records->empty()) {
+    inner_.Handle(caller, std::move(request), std::move(done));
+    return;
+  }
   inner_.Handle(caller, std::move(request),
-                [this, caller, kept, done = std::move(done)](pb::Response response) {
-                  std::vector<audit::AuditRecord> records =
-                      Records(caller, *kept, response, x509_ca_key_());
-                  if (records.empty()) {
+                [this, records, done = std::move(done)](pb::Response response) {
+                  Fill(*records, response, x509_ca_key_());
+                  if (records->empty()) {
                     done(std::move(response));
                     return;
                   }
                   auto pending = std::make_shared<PendingResponse>();
                   pending->response = std::move(response);
                   pending->done = done;
-                  pending->remaining = records.size();
-                  for (audit::AuditRecord& record : records) {
+                  pending->remaining = records->size();
+                  for (audit::AuditRecord& record : *records) {
                     log_.Append(std::move(record), [pending](StatusOr<uint64_t> appended) {
                       pending->Complete(std::move(appended));
                     });
