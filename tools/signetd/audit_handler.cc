@@ -98,17 +98,16 @@ void FillFrom(const Items& items, std::vector<audit::AuditRecord>& records, Gran
   }
 }
 
-void Fill(std::vector<audit::AuditRecord>& records, const pb::Response& response,
-          const std::string& x509_ca_key) {
-  const std::string& op = records.front().op;
-  if (op == "jwt_svid" && response.has_mint_jwt_svid()) {
+void Fill(pb::Request::OperationCase op, std::vector<audit::AuditRecord>& records,
+          const pb::Response& response, const std::string& x509_ca_key) {
+  if (op == pb::Request::kMintJwtSvid && response.has_mint_jwt_svid()) {
     FillFrom(response.mint_jwt_svid().items(), records,
              [](const pb::JwtSvidResult& item, audit::AuditRecord& record) {
                record.key = item.svid().key_id();
                record.ttl_seconds = SecondsUntil(item.svid().expires_at());
                record.digest = audit::Sha256Hex(item.svid().token());
              });
-  } else if (op == "access_token" && response.has_mint_access_token()) {
+  } else if (op == pb::Request::kMintAccessToken && response.has_mint_access_token()) {
     FillFrom(response.mint_access_token().items(), records,
              [](const pb::AccessTokenResult& item, audit::AuditRecord& record) {
                record.key = item.token().key_id();
@@ -116,7 +115,7 @@ void Fill(std::vector<audit::AuditRecord>& records, const pb::Response& response
                record.ttl_seconds = SecondsUntil(item.token().expires_at());
                record.digest = audit::Sha256Hex(item.token().token());
              });
-  } else if (op == "x509_svid" && response.has_issue_x509_svid()) {
+  } else if (op == pb::Request::kIssueX509Svid && response.has_issue_x509_svid()) {
     for (audit::AuditRecord& record : records) {
       record.key = x509_ca_key;
     }
@@ -126,7 +125,7 @@ void Fill(std::vector<audit::AuditRecord>& records, const pb::Response& response
                record.ttl_seconds = SecondsUntil(item.svid().expires_at());
                record.digest = audit::Sha256Hex(item.svid().certificate_der());
              });
-  } else if (op == "raw_sign" && response.has_sign_digest()) {
+  } else if (op == pb::Request::kSignDigest && response.has_sign_digest()) {
     FillFrom(response.sign_digest().items(), records,
              [](const pb::SignatureResult& item, audit::AuditRecord& record) {
                record.digest = audit::Sha256Hex(item.signature().signature());
@@ -186,9 +185,10 @@ void AuditingHandler::Handle(const ipc::Caller& caller, pb::Request request,
     inner_.Handle(caller, std::move(request), std::move(done));
     return;
   }
+  pb::Request::OperationCase op = request.operation_case();
   inner_.Handle(caller, std::move(request),
-                [this, records, done = std::move(done)](pb::Response response) {
-                  Fill(*records, response, x509_ca_key_());
+                [this, op, records, done = std::move(done)](pb::Response response) {
+                  Fill(op, *records, response, x509_ca_key_());
                   if (records->empty()) {
                     done(std::move(response));
                     return;
