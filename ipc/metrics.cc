@@ -1,5 +1,6 @@
 #include "ipc/metrics.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -75,38 +76,74 @@ MetricsRegistry::Series& MetricsRegistry::SeriesFor(std::string_view name, Type 
     it->second.type = type;
   }
   Series& series = it->second.series[RenderLabels(labels)];
-  if (type == Type::kHistogram && series.buckets.empty()) {
-    series.buckets.assign(kBucketBounds.size(), 0);
+  if (type == Type::kHistogram && series.buckets == nullptr) {
+    series.buckets = std::make_unique<std::atomic<uint64_t>[]>(kBucketBounds.size());
   }
   return series;
 }
 
-void MetricsRegistry::AddCounter(std::string_view name, const Labels& labels, double delta) {
+MetricsRegistry::Counter MetricsRegistry::CounterFor(std::string_view name, const Labels& labels) {
   std::lock_guard lock(mu_);
-  SeriesFor(name, Type::kCounter, labels).value += delta;
+  return Counter(&SeriesFor(name, Type::kCounter, labels));
 }
 
-void MetricsRegistry::AddGauge(std::string_view name, const Labels& labels, double delta) {
+MetricsRegistry::Gauge MetricsRegistry::GaugeFor(std::string_view name, const Labels& labels) {
   std::lock_guard lock(mu_);
-  SeriesFor(name, Type::kGauge, labels).value += delta;
+  return Gauge(&SeriesFor(name, Type::kGauge, labels));
 }
 
-void MetricsRegistry::SetGauge(std::string_view name, const Labels& labels, double value) {
+MetricsRegistry::Histogram MetricsRegistry::HistogramFor(std::string_view name,
+                                                         const Labels& labels) {
   std::lock_guard lock(mu_);
-  SeriesFor(name, Type::kGauge, labels).value = value;
+  return Histogram(&SeriesFor(name, Type::kHistogram, labels));
 }
 
-void MetricsRegistry::Observe(std::string_view name, const Labels& labels, double seconds) {
-  std::lock_guard lock(mu_);
-  Series& series = SeriesFor(name, Type::kHistogram, labels);
-  series.value += seconds;
-  series.count += 1;
+void MetricsRegistry::Counter::Add(double delta) const {
+  if (series_ != nullptr) {
+    series_->value.fetch_add(delta, std::memory_order_relaxed);
+  }
+}
+
+void MetricsRegistry::Gauge::Add(double delta) const {
+  if (series_ != nullptr) {
+    series_->value.fetch_add(delta, std::memory_order_relaxed);
+  }
+}
+
+void MetricsRegistry::Gauge::Set(double value) const {
+  if (series_ != nullptr) {
+    series_->value.store(value, std::memory_order_relaxed);
+  }
+}
+
+void MetricsRegistry::Histogram::Observe(double seconds) const {
+  if (series_ == nullptr) {
+    return;
+  }
+  series_->value.fetch_add(seconds, std::memory_order_relaxed);
+  series_->count.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < kBucketBounds.size(); ++i) {
     if (seconds <= kBucketBounds[i]) {
-      series.buckets[i] += 1;
+      series_->buckets[i].fetch_add(1, std::memory_order_relaxed);
       break;
     }
   }
+}
+
+void MetricsRegistry::AddCounter(std::string_view name, const Labels& labels, double delta) {
+  CounterFor(name, labels).Add(delta);
+}
+
+void MetricsRegistry::AddGauge(std::string_view name, const Labels& labels, double delta) {
+  GaugeFor(name, labels).Add(delta);
+}
+
+void MetricsRegistry::SetGauge(std::string_view name, const Labels& labels, double value) {
+  GaugeFor(name, labels).Set(value);
+}
+
+void MetricsRegistry::Observe(std::string_view name, const Labels& labels, double seconds) {
+  HistogramFor(name, labels).Observe(seconds);
 }
 
 double MetricsRegistry::Value(std::string_view name, const Labels& labels) const {
@@ -116,7 +153,9 @@ double MetricsRegistry::Value(std::string_view name, const Labels& labels) const
     return 0;
   }
   auto series = family->second.series.find(RenderLabels(labels));
-  return series == family->second.series.end() ? 0 : series->second.value;
+  return series == family->second.series.end()
+             ? 0
+             : series->second.value.load(std::memory_order_relaxed);
 }
 
 void MetricsRegistry::AddCollector(std::function<void(MetricsRegistry&)> collector) {
@@ -149,21 +188,25 @@ std::string MetricsRegistry::RenderPrometheus() {
     out += "# TYPE " + name + " " + type + "\n";
 
     for (const auto& [labels, series] : family.series) {
+      double value = series.value.load(std::memory_order_relaxed);
       if (family.type != Type::kHistogram) {
-        out += name + labels + " " + FormatNumber(series.value) + "\n";
+        out += name + labels + " " + FormatNumber(value) + "\n";
         continue;
       }
       uint64_t cumulative = 0;
       for (size_t i = 0; i < kBucketBounds.size(); ++i) {
-        cumulative += series.buckets[i];
+        cumulative += series.buckets[i].load(std::memory_order_relaxed);
         out += name + "_bucket" +
                WithLabel(labels, "le=\"" + FormatNumber(kBucketBounds[i]) + "\"") + " " +
                std::to_string(cumulative) + "\n";
       }
-      out += name + "_bucket" + WithLabel(labels, "le=\"+Inf\"") + " " +
-             std::to_string(series.count) + "\n";
-      out += name + "_sum" + labels + " " + FormatNumber(series.value) + "\n";
-      out += name + "_count" + labels + " " + std::to_string(series.count) + "\n";
+      // Read after the buckets, and never below them: an observation made meanwhile may
+      // have reached a bucket before the count.
+      uint64_t count = std::max(cumulative, series.count.load(std::memory_order_relaxed));
+      out +=
+          name + "_bucket" + WithLabel(labels, "le=\"+Inf\"") + " " + std::to_string(count) + "\n";
+      out += name + "_sum" + labels + " " + FormatNumber(value) + "\n";
+      out += name + "_count" + labels + " " + std::to_string(count) + "\n";
     }
   }
   return out;

@@ -6,13 +6,21 @@
 // Names follow Prometheus conventions (`signet_ipc_requests_total`); a family's
 // type is fixed by its first use.
 //
-// Thread safety: every method may be called from any thread. One mutex guards
-// the registry. Not yet: per-thread shards; one lock per update is fine at the
-// request rates one process serves, and shows up in profiles first if not.
+// A hot path finds its series once, as a Counter, Gauge or Histogram handle, and
+// updates it without a lock or an allocation; AddCounter and the other by-name
+// updates find the series every time (render its labels, look it up under the lock)
+// and suit code that runs rarely.
+//
+// Thread safety: every method, and every handle, may be used from any thread. One
+// mutex guards the families and their series; series are never removed, so a handle
+// stays valid for the registry's lifetime, and values are atomics. A histogram read
+// while another thread observes may lag by that observation in one of its fields.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -22,8 +30,49 @@
 namespace signet::ipc {
 
 class MetricsRegistry {
+  struct Series;
+
  public:
   using Labels = std::vector<std::pair<std::string, std::string>>;
+
+  // Handles to one series. A default-made handle belongs to no registry, and its updates
+  // do nothing: code whose registry is optional can update unconditionally.
+  class Counter {
+   public:
+    Counter() = default;
+    void Add(double delta = 1) const;
+
+   private:
+    friend class MetricsRegistry;
+    explicit Counter(Series* series) : series_(series) {}
+    Series* series_ = nullptr;
+  };
+  class Gauge {
+   public:
+    Gauge() = default;
+    void Add(double delta) const;
+    void Set(double value) const;
+
+   private:
+    friend class MetricsRegistry;
+    explicit Gauge(Series* series) : series_(series) {}
+    Series* series_ = nullptr;
+  };
+  class Histogram {
+   public:
+    Histogram() = default;
+    void Observe(double seconds) const;
+
+   private:
+    friend class MetricsRegistry;
+    explicit Histogram(Series* series) : series_(series) {}
+    Series* series_ = nullptr;
+  };
+
+  // The series of `name` with `labels`, made (empty) if it does not exist yet.
+  Counter CounterFor(std::string_view name, const Labels& labels);
+  Gauge GaugeFor(std::string_view name, const Labels& labels);
+  Histogram HistogramFor(std::string_view name, const Labels& labels);
 
   // Sets the HELP text of a family; optional.
   void Describe(std::string_view name, std::string_view help);
@@ -48,9 +97,10 @@ class MetricsRegistry {
  private:
   enum class Type { kCounter, kGauge, kHistogram };
   struct Series {
-    double value = 0;               // counter, gauge; the sum for a histogram
-    std::vector<uint64_t> buckets;  // histogram: cumulative counts are computed when rendering
-    uint64_t count = 0;
+    std::atomic<double> value = 0;  // counter, gauge; the sum for a histogram
+    // Histogram: the count of each bucket alone; cumulative counts are summed when rendering.
+    std::unique_ptr<std::atomic<uint64_t>[]> buckets;
+    std::atomic<uint64_t> count = 0;
   };
   struct Family {
     Type type = Type::kCounter;

@@ -5,7 +5,11 @@
 namespace signet::ipc {
 
 std::string_view OperationName(const pb::Request& request) {
-  switch (request.operation_case()) {
+  return OperationName(request.operation_case());
+}
+
+std::string_view OperationName(pb::Request::OperationCase operation) {
+  switch (operation) {
     case pb::Request::kMintJwtSvid:
       return "mint_jwt_svid";
     case pb::Request::kMintAccessToken:

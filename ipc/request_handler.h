@@ -53,6 +53,7 @@ class RequestHandler {
 // "get_bundle", "health", "admin", or "unknown" when no operation is set. Used as the metrics
 // label and in logs.
 std::string_view OperationName(const pb::Request& request);
+std::string_view OperationName(pb::Request::OperationCase operation);
 
 // A Response carrying only `status` as its error (status must not be OK).
 pb::Response ErrorResponse(const Status& status);

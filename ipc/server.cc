@@ -12,10 +12,34 @@
 
 namespace signet::ipc {
 
+IpcMetrics::IpcMetrics(MetricsRegistry* registry) {
+  if (registry == nullptr) {
+    return;
+  }
+  read_bytes = registry->CounterFor("signet_ipc_read_bytes_total", {});
+  in_flight = registry->GaugeFor("signet_ipc_requests_in_flight", {});
+  writes = registry->CounterFor("signet_ipc_writes_total", {});
+  frames_written = registry->CounterFor("signet_ipc_frames_written_total", {});
+  for (size_t number = 1; number < operations.size(); ++number) {
+    std::string_view op = OperationName(static_cast<pb::Request::OperationCase>(number));
+    if (op != OperationName(pb::Request::OPERATION_NOT_SET)) {
+      MetricsRegistry::Labels labels = {{"op", std::string(op)}};
+      operations[number] = {registry->CounterFor("signet_ipc_requests_total", labels),
+                            registry->HistogramFor("signet_ipc_request_seconds", labels)};
+    }
+  }
+}
+
+const IpcMetrics::Operation& IpcMetrics::For(pb::Request::OperationCase operation) const {
+  auto number = static_cast<size_t>(operation);
+  return operations[number < operations.size() ? number : 0];
+}
+
 Server::Core::Core(ServerOptions opts, RequestHandler& h, MetricsRegistry* m, EventHook e)
     : options(std::move(opts)),
       handler(h),
       metrics(m),
+      request_metrics(m),
       hook(std::move(e)),
       tls(TlsRole::kMutualServer, options.tls) {}
 

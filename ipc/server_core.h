@@ -11,6 +11,7 @@
 // ServerSession is touched only on its strand.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -27,6 +28,8 @@
 #include <vector>
 
 #include "ipc/frame.h"
+#include "ipc/metrics.h"
+#include "ipc/request_handler.h"
 #include "ipc/server.h"
 #include "ipc/tls_context.h"
 #include "ipc/tls_socket.h"
@@ -38,6 +41,26 @@ using GenericSocket = asio::generic::stream_protocol::socket;
 using GenericAcceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
 
 class ServerSession;
+
+// The series the server updates for every request, found once when it starts. Without a
+// registry the handles are empty and ignore updates.
+struct IpcMetrics {
+  struct Operation {
+    MetricsRegistry::Counter requests;
+    MetricsRegistry::Histogram seconds;
+  };
+
+  explicit IpcMetrics(MetricsRegistry* registry);
+
+  // Empty handles for an operation this server does not know.
+  const Operation& For(pb::Request::OperationCase operation) const;
+
+  MetricsRegistry::Counter read_bytes;
+  MetricsRegistry::Gauge in_flight;
+  MetricsRegistry::Counter writes;
+  MetricsRegistry::Counter frames_written;
+  std::array<Operation, 16> operations;  // by operation case, that is by field number
+};
 
 struct Server::Core {
   Core(ServerOptions opts, RequestHandler& h, MetricsRegistry* m, EventHook e);
@@ -62,6 +85,7 @@ struct Server::Core {
   const ServerOptions options;
   RequestHandler& handler;
   MetricsRegistry* const metrics;
+  const IpcMetrics request_metrics;
   const EventHook hook;
   ReloadingTlsContext tls;
 
@@ -102,7 +126,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   void OnRead(const boost::system::error_code& ec, size_t bytes);
   void ProcessFrames();
   void Dispatch(const FrameView& frame);
-  void Complete(uint64_t request_id, std::string_view op,
+  void Complete(uint64_t request_id, pb::Request::OperationCase operation,
                 std::chrono::steady_clock::time_point start, pb::Response response);
   // Queues `body` as one frame and starts a write unless `write` is false; a response
   // over the frame limit becomes an error response.

@@ -123,9 +123,7 @@ void ServerSession::OnRead(const boost::system::error_code& ec, size_t bytes) {
   }
 
   decoder_.Commit(bytes);
-  if (core_.metrics != nullptr) {
-    core_.metrics->AddCounter("signet_ipc_read_bytes_total", {}, static_cast<double>(bytes));
-  }
+  core_.request_metrics.read_bytes.Add(static_cast<double>(bytes));
   last_activity_ = std::chrono::steady_clock::now();
   ProcessFrames();
   DoRead();
@@ -168,8 +166,8 @@ void ServerSession::Dispatch(const FrameView& frame) {
                                     " bytes is not a signet.ipc.v1.Request");
     return;
   }
-  std::string_view op = OperationName(request);
-  if (request.operation_case() == pb::Request::OPERATION_NOT_SET) {
+  pb::Request::OperationCase operation = request.operation_case();
+  if (operation == pb::Request::OPERATION_NOT_SET) {
     pb::Response response =
         ErrorResponse(Status(Code::kUnsupported, "request names no operation this server knows"));
     QueueFrame(FrameType::kResponse, header.request_id, response);
@@ -178,37 +176,37 @@ void ServerSession::Dispatch(const FrameView& frame) {
 
   ++in_flight_;
   core_.CallbackStarted();
-  if (core_.metrics != nullptr) {
-    core_.metrics->AddGauge("signet_ipc_requests_in_flight", {}, 1);
-  }
+  core_.request_metrics.in_flight.Add(1);
   auto start = std::chrono::steady_clock::now();
   uint64_t id = header.request_id;
   auto self = shared_from_this();
-  core_.handler.Handle(caller_, std::move(request), [self, id, op, start](pb::Response response) {
-    self->completions_queued_.fetch_add(1, std::memory_order_relaxed);
-    asio::post(self->stream_.get_executor(),
-               [self, id, op, start, response = std::move(response)]() mutable {
-                 self->Complete(id, op, start, std::move(response));
-               });
-  });
+  core_.handler.Handle(
+      caller_, std::move(request), [self, id, operation, start](pb::Response response) {
+        self->completions_queued_.fetch_add(1, std::memory_order_relaxed);
+        asio::post(self->stream_.get_executor(),
+                   [self, id, operation, start, response = std::move(response)]() mutable {
+                     self->Complete(id, operation, start, std::move(response));
+                   });
+      });
 }
 
-void ServerSession::Complete(uint64_t request_id, std::string_view op,
+void ServerSession::Complete(uint64_t request_id, pb::Request::OperationCase operation,
                              std::chrono::steady_clock::time_point start, pb::Response response) {
   // Responses whose completions are queued behind this one go out in the same write: the
   // last of them starts it.
   bool more_queued = completions_queued_.fetch_sub(1, std::memory_order_relaxed) > 1;
   --in_flight_;
   if (core_.metrics != nullptr) {
-    MetricsRegistry& metrics = *core_.metrics;
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    metrics.AddGauge("signet_ipc_requests_in_flight", {}, -1);
-    metrics.AddCounter("signet_ipc_requests_total", {{"op", std::string(op)}});
-    metrics.Observe("signet_ipc_request_seconds", {{"op", std::string(op)}}, seconds);
+    const IpcMetrics& metrics = core_.request_metrics;
+    const IpcMetrics::Operation& per_op = metrics.For(operation);
+    metrics.in_flight.Add(-1);
+    per_op.requests.Add();
+    per_op.seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     ForEachError(response, [&](const pb::Error& error) {
-      metrics.AddCounter("signet_ipc_errors_total",
-                         {{"op", std::string(op)}, {"code", error.code()}});
+      core_.metrics->AddCounter(
+          "signet_ipc_errors_total",
+          {{"op", std::string(OperationName(operation))}, {"code", error.code()}});
     });
   }
 
@@ -252,13 +250,10 @@ void ServerSession::DoWrite() {
   }
   writing_ = true;
   std::swap(write_buffer_, pending_writes_);
-  if (core_.metrics != nullptr) {
-    // Every frame ready now goes out in this one write: frames_written / writes shows
-    // how much coalescing saves.
-    core_.metrics->AddCounter("signet_ipc_writes_total", {});
-    core_.metrics->AddCounter("signet_ipc_frames_written_total", {},
-                              static_cast<double>(pending_frames_));
-  }
+  // Every frame ready now goes out in this one write: frames_written / writes shows how much
+  // coalescing saves.
+  core_.request_metrics.writes.Add();
+  core_.request_metrics.frames_written.Add(static_cast<double>(pending_frames_));
   pending_frames_ = 0;
   stream_.AsyncWrite(
       asio::buffer(write_buffer_),

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "ipc/metrics.h"
 
@@ -89,6 +92,35 @@ TEST_CASE("metrics registry renders Prometheus text with labels and histograms",
         std::string::npos);
   CHECK(text.find("signet_ipc_request_seconds_count{op=\"health\"} 1\n") != std::string::npos);
   CHECK(text.find("signet_ipc_requests_in_flight 3\n") != std::string::npos);
+}
+
+TEST_CASE("metrics handles update the series found by name, from many threads at once", "[ipc]") {
+  MetricsRegistry metrics;
+  MetricsRegistry::Counter requests = metrics.CounterFor("requests_total", {{"op", "health"}});
+  MetricsRegistry::Histogram seconds = metrics.HistogramFor("seconds", {{"op", "health"}});
+  MetricsRegistry::Gauge depth = metrics.GaugeFor("depth", {});
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) {
+        requests.Add();
+        seconds.Observe(0.002);
+        depth.Add(1);
+        depth.Add(-1);
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  metrics.AddCounter("requests_total", {{"op", "health"}}, 2);
+
+  CHECK(metrics.Value("requests_total", {{"op", "health"}}) == 40002);
+  CHECK(metrics.Value("depth", {}) == 0);
+  std::string text = metrics.RenderPrometheus();
+  CHECK(text.find("seconds_bucket{op=\"health\",le=\"0.0025\"} 40000\n") != std::string::npos);
+  CHECK(text.find("seconds_count{op=\"health\"} 40000\n") != std::string::npos);
 }
 
 }  // namespace
