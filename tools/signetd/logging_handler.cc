@@ -100,13 +100,16 @@ std::string KeyOf(const pb::SignatureResult&, const std::string& subject, const 
   return subject;  // the raw key's name
 }
 
+// Credentials signed, by key id, in the order the keys first appear.
+using Issued = std::vector<std::pair<std::string, double>>;
+
+// Logs and counts the failed items; returns the signed ones by key. Counted per key once
+// for the whole batch: its items almost always share one key.
 template <typename Items>
-void LogItems(const ipc::Caller& caller, std::string_view op,
-              const std::vector<std::string>& subjects, const Items& items,
-              ipc::MetricsRegistry* metrics, const std::string& x509_kid) {
-  // Credentials are counted per key once for the whole batch: its items almost always share
-  // one key, and each AddCounter renders its labels and takes the registry's lock.
-  std::vector<std::pair<std::string, double>> issued;
+Issued LogItems(const ipc::Caller& caller, std::string_view op,
+                const std::vector<std::string>& subjects, const Items& items,
+                ipc::MetricsRegistry* metrics, const std::string& x509_kid) {
+  Issued issued;
   for (int i = 0; i < items.size(); ++i) {
     std::string subject = static_cast<size_t>(i) < subjects.size() ? subjects[i] : "";
     if (items.Get(i).has_error()) {
@@ -123,35 +126,32 @@ void LogItems(const ipc::Caller& caller, std::string_view op,
       }
     }
   }
-  for (auto& [kid, count] : issued) {
-    metrics->AddCounter("signet_credentials_total", {{"op", std::string(op)}, {"kid", kid}}, count);
-  }
+  return issued;
 }
 
-void LogResponse(const ipc::Caller& caller, std::string_view op,
-                 const std::vector<std::string>& subjects, const pb::Response& response,
-                 ipc::MetricsRegistry* metrics, const std::string& x509_kid) {
+// `x509_kid` is asked for only when the response holds X.509-SVIDs.
+Issued LogResponse(const ipc::Caller& caller, std::string_view op,
+                   const std::vector<std::string>& subjects, const pb::Response& response,
+                   ipc::MetricsRegistry* metrics, const std::function<std::string()>& x509_kid) {
+  const std::string none;
   switch (response.result_case()) {
     case pb::Response::kError: {
       bool backend =
           LogFailure(caller, op, subjects.empty() ? "" : subjects.front(), response.error());
       CountFailure(metrics, op, response.error(), backend);
-      break;
+      return {};
     }
     case pb::Response::kMintJwtSvid:
-      LogItems(caller, op, subjects, response.mint_jwt_svid().items(), metrics, x509_kid);
-      break;
+      return LogItems(caller, op, subjects, response.mint_jwt_svid().items(), metrics, none);
     case pb::Response::kMintAccessToken:
-      LogItems(caller, op, subjects, response.mint_access_token().items(), metrics, x509_kid);
-      break;
+      return LogItems(caller, op, subjects, response.mint_access_token().items(), metrics, none);
     case pb::Response::kIssueX509Svid:
-      LogItems(caller, op, subjects, response.issue_x509_svid().items(), metrics, x509_kid);
-      break;
+      return LogItems(caller, op, subjects, response.issue_x509_svid().items(), metrics,
+                      x509_kid());
     case pb::Response::kSignDigest:
-      LogItems(caller, op, subjects, response.sign_digest().items(), metrics, x509_kid);
-      break;
+      return LogItems(caller, op, subjects, response.sign_digest().items(), metrics, none);
     default:
-      break;
+      return {};
   }
 }
 
@@ -164,9 +164,29 @@ void LoggingHandler::Handle(const ipc::Caller& caller, pb::Request request,
   inner_.Handle(caller, std::move(request),
                 [this, caller, op = std::move(op), subjects = std::move(subjects),
                  done = std::move(done)](pb::Response response) {
-                  LogResponse(caller, op, subjects, response, metrics_, x509_kid_());
+                  for (const auto& [kid, count] :
+                       LogResponse(caller, op, subjects, response, metrics_, x509_kid_)) {
+                    CredentialsCounter(op, kid).Add(count);
+                  }
                   done(std::move(response));
                 });
+}
+
+ipc::MetricsRegistry::Counter LoggingHandler::CredentialsCounter(std::string_view op,
+                                                                 const std::string& kid) {
+  std::lock_guard lock(mu_);
+  auto per_op = credentials_.find(op);
+  if (per_op == credentials_.end()) {
+    per_op = credentials_.emplace(std::string(op), KidCounters()).first;
+  }
+  auto counter = per_op->second.find(kid);
+  if (counter == per_op->second.end()) {
+    counter = per_op->second
+                  .emplace(kid, metrics_->CounterFor("signet_credentials_total",
+                                                     {{"op", std::string(op)}, {"kid", kid}}))
+                  .first;
+  }
+  return counter->second;
 }
 
 }  // namespace signet

@@ -13,7 +13,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include "ipc/metrics.h"
 #include "ipc/request_handler.h"
@@ -22,9 +25,8 @@ namespace signet {
 
 class LoggingHandler : public ipc::RequestHandler {
  public:
-  // `x509_kid` names the CA key that signs X.509-SVIDs (their results carry no key id);
-  // `metrics` may be null.
-  // `x509_kid` says which CA key id X.509-SVIDs are counted under, at the time of each.
+  // `x509_kid` names the CA key that signs X.509-SVIDs at the time it is asked (their
+  // results carry no key id), for counting them; `metrics` may be null.
   LoggingHandler(ipc::RequestHandler& inner, ipc::MetricsRegistry* metrics,
                  std::function<std::string()> x509_kid)
       : inner_(inner), metrics_(metrics), x509_kid_(std::move(x509_kid)) {}
@@ -33,9 +35,16 @@ class LoggingHandler : public ipc::RequestHandler {
               ipc::ResponseCallback done) override;
 
  private:
+  using KidCounters = std::map<std::string, ipc::MetricsRegistry::Counter, std::less<>>;
+
+  // The signet_credentials_total series of an operation and key, found once per pair.
+  ipc::MetricsRegistry::Counter CredentialsCounter(std::string_view op, const std::string& kid);
+
   ipc::RequestHandler& inner_;
   ipc::MetricsRegistry* const metrics_;
   const std::function<std::string()> x509_kid_;
+  std::mutex mu_;
+  std::map<std::string, KidCounters, std::less<>> credentials_;  // by operation, then key
 };
 
 }  // namespace signet
