@@ -71,11 +71,11 @@ int HexDigitValue(char c) {
 }
 
 std::string HexEncode(ByteView bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
+  std::string out(bytes.size() * 2, '\0');
+  char* next = out.data();
   for (uint8_t b : bytes) {
-    out.push_back(kHexDigits[b >> 4]);
-    out.push_back(kHexDigits[b & 15]);
+    *next++ = kHexDigits[b >> 4];
+    *next++ = kHexDigits[b & 15];
   }
   return out;
 }

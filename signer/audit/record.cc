@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include "signer/bytes.h"
+#include "signer/ossl.h"
 
 namespace signet::audit {
 namespace {
@@ -264,12 +265,16 @@ std::string JsonString(std::string_view text) {
 }
 
 std::string Sha256Hex(std::string_view data) {
-  // Fetched once: looking the algorithm up on every call costs more than hashing a record.
+  // Fetched once, and one context per thread: looking the algorithm up, or making and wiping
+  // a context, on every call costs more than hashing a record.
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const ossl::MdCtxPtr context(EVP_MD_CTX_new());
   uint8_t digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (sha256 == nullptr ||
-      EVP_Digest(data.data(), data.size(), digest, &length, sha256, nullptr) != 1) {
+  if (sha256 == nullptr || context == nullptr ||
+      EVP_DigestInit_ex(context.get(), sha256, nullptr) != 1 ||
+      EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(context.get(), digest, &length) != 1) {
     return std::string(kZeroHash.size(), '!');  // never equal to a real hash
   }
   return HexEncode(ByteView(digest, length));
