@@ -2,11 +2,15 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <filesystem>
+#include <optional>
 
 #include "ipc/server_core.h"
 
@@ -170,8 +174,9 @@ void Server::Core::StopListening() {
 
 namespace {
 
+// `unix_mode`: the mode a Unix socket's file gets after bind, before anyone can connect.
 Status Listen(GenericAcceptor& acceptor, const asio::generic::stream_protocol::endpoint& endpoint,
-              const std::string& what) {
+              const std::string& what, std::optional<uint32_t> unix_mode = std::nullopt) {
   boost::system::error_code ec;
   acceptor.open(endpoint.protocol(), ec);
   if (!ec && what.rfind("tcp", 0) == 0) {
@@ -179,6 +184,12 @@ Status Listen(GenericAcceptor& acceptor, const asio::generic::stream_protocol::e
   }
   if (!ec) {
     acceptor.bind(endpoint, ec);
+  }
+  if (!ec && unix_mode) {
+    const auto* addr = reinterpret_cast<const sockaddr_un*>(endpoint.data());
+    if (::chmod(addr->sun_path, static_cast<mode_t>(*unix_mode)) != 0) {
+      ec.assign(errno, boost::system::system_category());
+    }
   }
   if (!ec) {
     acceptor.listen(asio::socket_base::max_listen_connections, ec);
@@ -235,7 +246,8 @@ StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options, RequestHa
     std::filesystem::remove(opts.unix_path, ignored);
     core->unix_acceptor.emplace(core->io);
     asio::local::stream_protocol::endpoint endpoint(opts.unix_path);
-    SIGNET_RETURN_IF_ERROR(Listen(*core->unix_acceptor, endpoint, "unix " + opts.unix_path));
+    SIGNET_RETURN_IF_ERROR(
+        Listen(*core->unix_acceptor, endpoint, "unix " + opts.unix_path, opts.unix_mode));
     core->Accept(*core->unix_acceptor, false);
   }
   if (opts.reload_poll.count() > 0) {

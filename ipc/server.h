@@ -41,9 +41,11 @@ namespace signet::ipc {
 struct ServerOptions {
   std::string tcp_address = "127.0.0.1";  // empty: no TCP listener
   uint16_t tcp_port = 0;                  // 0: any free port (see Server::tcp_port)
-  // Empty: no Unix socket listener. Not yet: setting the socket file's mode and owner;
-  // it gets the process umask, so restrict the directory it lives in.
+  // Empty: no Unix socket listener. The socket file is made with `unix_mode` (whatever the
+  // umask), before it listens: its owner and group may connect, and still need a client
+  // certificate. Not yet: choosing the file's group; it is the process's.
   std::string unix_path;
+  uint32_t unix_mode = 0660;
 
   TlsFiles tls;  // server certificate and key; ca_file: the bundle client certificates chain to
 

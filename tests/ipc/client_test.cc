@@ -1,5 +1,7 @@
 // The client library: failover between endpoints, Unix sockets, certificate reload
 // seen from the client side.
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <future>
@@ -97,6 +99,21 @@ TEST_CASE("ipc server serves a Unix domain socket", "[ipc]") {
   auto response = (*client)->Call(HealthRequest());
   REQUIRE(response.ok());
   CHECK(response->health().detail() == "spiffe://example.org/idp");
+}
+
+TEST_CASE("ipc server makes its Unix socket for owner and group only, whatever the umask",
+          "[ipc]") {
+  TempDir dir;
+  std::string path = dir.path() + "/signet.sock";
+  mode_t before = ::umask(0);
+
+  ServerHarness harness({}, [&](ipc::ServerOptions& o) { o.unix_path = path; });
+  ::umask(before);
+
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK(S_ISSOCK(st.st_mode));
+  CHECK((st.st_mode & 0777) == 0660);
 }
 
 void ReplaceFile(const std::string& from, const std::string& to) {
