@@ -164,12 +164,13 @@ void AuditLog::Enqueue(Pending pending) {
     } else if (stopping_) {
       refused = Status(Code::kUnavailable, "audit log " + options_.dir + " is closing");
     } else {
+      queued_records_ += pending.records.size();
       queue_.push_back(std::move(pending));
-      // A busy writer takes this record with its next group without being woken.
+      // A busy writer takes these records with its next group without being woken.
       wake = writer_idle_ || (writer_gathering_ && GroupFull());
     }
     if (!refused.ok()) {
-      ++health_.appends_refused;
+      health_.appends_refused += pending.records.size();
     }
   }
   if (refused.ok()) {
@@ -182,7 +183,17 @@ void AuditLog::Enqueue(Pending pending) {
 }
 
 void AuditLog::Append(AuditRecord record, AppendCallback done) {
-  Enqueue(Pending{std::move(record), std::move(done), false});
+  Pending pending{{}, std::move(done), false};
+  pending.records.push_back(std::move(record));
+  Enqueue(std::move(pending));
+}
+
+void AuditLog::AppendAll(std::vector<AuditRecord> records, AppendCallback done) {
+  if (records.empty()) {
+    done(uint64_t{0});
+    return;
+  }
+  Enqueue(Pending{std::move(records), std::move(done), false});
 }
 
 StatusOr<uint64_t> AuditLog::AppendAndWait(AuditRecord record) {

@@ -54,14 +54,20 @@ void AuditLog::WriterLoop() {
     }
 
     std::vector<Pending> group = std::move(spare_);  // empty; keeps the last group's storage
-    size_t take = queue_.size();
-    if (options_.max_group_records > 0 && take > options_.max_group_records) {
-      take = options_.max_group_records;
-      group.assign(std::make_move_iterator(queue_.begin()),
-                   std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(take)));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+    if (options_.max_group_records > 0 && queued_records_ > options_.max_group_records) {
+      auto end = queue_.begin();
+      size_t taken = 0;
+      while (end != queue_.end() &&
+             (taken == 0 || taken + end->records.size() <= options_.max_group_records)) {
+        taken += end->records.size();
+        ++end;
+      }
+      group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+      queue_.erase(queue_.begin(), end);
+      queued_records_ -= taken;
     } else {
       group.swap(queue_);
+      queued_records_ = 0;
     }
     lock.unlock();
     WriteGroup(group);
@@ -85,18 +91,21 @@ bool AuditLog::GroupFull() const {
   // Without a configured bound, a group this large shares its sync well enough.
   constexpr size_t kFullGroup = 4096;
   size_t full = options_.max_group_records > 0 ? options_.max_group_records : kFullGroup;
-  return queue_.size() >= full;
+  return queued_records_ >= full;
 }
 
 void AuditLog::WriteGroup(std::vector<Pending>& group) {
+  size_t count = 0;
+  for (const Pending& pending : group) {
+    count += pending.records.size();
+  }
   std::vector<AuditRecord*> records;
-  records.reserve(group.size());
+  records.reserve(count);
   bool checkpoint_requested = false;
   for (Pending& pending : group) {
-    if (pending.checkpoint_request) {
-      checkpoint_requested = true;
-    } else {
-      records.push_back(&pending.record);
+    checkpoint_requested |= pending.checkpoint_request;
+    for (AuditRecord& record : pending.records) {
+      records.push_back(&record);
     }
   }
 
@@ -117,7 +126,7 @@ void AuditLog::WriteGroup(std::vector<Pending>& group) {
     if (pending.checkpoint_request) {
       pending.done(checkpoint);
     } else {
-      pending.done(pending.record.seq);
+      pending.done(pending.records.back().seq);
     }
   }
 }
@@ -253,7 +262,12 @@ void AuditLog::EnterFailed(const Status& error, std::vector<Pending>& group) {
     health_.error = error;
     ++health_.write_failures;
     queued.swap(queue_);
-    health_.appends_refused += group.size() + queued.size();
+    queued_records_ = 0;
+    for (const std::vector<Pending>* pendings : {&group, &queued}) {
+      for (const Pending& pending : *pendings) {
+        health_.appends_refused += pending.records.size();
+      }
+    }
   }
   for (Pending& pending : group) {
     pending.done(error);

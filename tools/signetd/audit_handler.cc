@@ -1,7 +1,6 @@
 #include "tools/signetd/audit_handler.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <utility>
@@ -152,29 +151,16 @@ void WithholdAll(pb::Response* response, const Status& status) {
   Withhold(response->mutable_sign_digest()->mutable_items(), status);
 }
 
-// Waits for every append of one response, then releases it (or withholds its credentials).
-struct PendingResponse {
-  pb::Response response;
-  ipc::ResponseCallback done;
-  std::atomic<size_t> remaining{0};
-  std::atomic<bool> failed{false};
-  Status failure;  // written once, by the first failed append, before its own decrement
-
-  void Complete(StatusOr<uint64_t> appended) {
-    if (!appended.ok() && !failed.exchange(true)) {
-      failure = Status(Code::kUnavailable,
-                       "the audit log did not record this credential, so it is withheld: " +
-                           appended.status().message());
-    }
-    if (remaining.fetch_sub(1) != 1) {
-      return;
-    }
-    if (failed.load()) {
-      WithholdAll(&response, failure);
-    }
-    done(std::move(response));
+// Withholds every credential in `response` unless the audit log recorded them.
+void WithholdUnlessRecorded(const StatusOr<uint64_t>& appended, pb::Response* response) {
+  if (appended.ok()) {
+    return;
   }
-};
+  WithholdAll(response, Status(Code::kUnavailable,
+                               "the audit log did not record this credential, so it is "
+                               "withheld: " +
+                                   appended.status().message()));
+}
 
 }  // namespace
 
@@ -187,21 +173,18 @@ void AuditingHandler::Handle(const ipc::Caller& caller, pb::Request request,
   }
   pb::Request::OperationCase op = request.operation_case();
   inner_.Handle(caller, std::move(request),
-                [this, op, records, done = std::move(done)](pb::Response response) {
+                [this, op, records, done = std::move(done)](pb::Response response) mutable {
                   Fill(op, *records, response, x509_ca_key_());
                   if (records->empty()) {
                     done(std::move(response));
                     return;
                   }
-                  auto pending = std::make_shared<PendingResponse>();
-                  pending->response = std::move(response);
-                  pending->done = done;
-                  pending->remaining = records->size();
-                  for (audit::AuditRecord& record : *records) {
-                    log_.Append(std::move(record), [pending](StatusOr<uint64_t> appended) {
-                      pending->Complete(std::move(appended));
-                    });
-                  }
+                  log_.AppendAll(std::move(*records),
+                                 [response = std::move(response),
+                                  done = std::move(done)](StatusOr<uint64_t> appended) mutable {
+                                   WithholdUnlessRecorded(appended, &response);
+                                   done(std::move(response));
+                                 });
                 });
 }
 

@@ -87,6 +87,16 @@ TEST_CASE("audit log refuses appends while writes fail and resumes when they wor
   auto later = log->AppendAndWait(TokenRecord("user:also-lost"));
   CHECK(later.status().code() == Code::kUnavailable);
   CHECK(log->health().appends_refused == 2);
+  std::vector<AuditRecord> batch{TokenRecord("user:lost-1"), TokenRecord("user:lost-2")};
+  int batch_calls = 0;
+  Status batch_status;
+  log->AppendAll(std::move(batch), [&](StatusOr<uint64_t> seq) {
+    ++batch_calls;
+    batch_status = seq.status();
+  });
+  CHECK(batch_calls == 1);  // refused at once, on this thread
+  CHECK(batch_status.code() == Code::kUnavailable);
+  CHECK(log->health().appends_refused == 4);
 
   limit.Restore();
   REQUIRE(WaitWritable(*log));

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <future>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -207,6 +209,46 @@ TEST_CASE("audit group commit completes many concurrent appends with few syncs",
   CHECK(health.records_written == 4000);
   INFO("syncs: " << health.syncs);
   CHECK(health.syncs < 4000 / 4);
+  VerifyOrDie({dir.path(), "", {}});
+}
+
+TEST_CASE("audit log writes a batch's records in order, in one group, with one callback",
+          "[audit]") {
+  TempDir dir;
+  AuditLog::Options options = LogOptions(dir.path());
+  options.max_group_records = 2;  // a batch is never split, even past the bound
+  auto log = OpenOrDie(options);
+  AppendMany(*log, 1);
+  uint64_t syncs_before = log->health().syncs;
+
+  std::vector<AuditRecord> batch;
+  for (int i = 0; i < 5; ++i) {
+    batch.push_back(TokenRecord("user:b" + std::to_string(i)));
+  }
+  std::atomic<int> calls{0};
+  std::promise<StatusOr<uint64_t>> result;
+  log->AppendAll(std::move(batch), [&](StatusOr<uint64_t> seq) {
+    ++calls;
+    result.set_value(seq);
+  });
+  StatusOr<uint64_t> last = result.get_future().get();
+
+  REQUIRE(last.ok());
+  CHECK(*last == 6);
+  CHECK(calls == 1);
+  CHECK(log->health().syncs == syncs_before + 1);
+  std::vector<std::string> lines = ReadLines(dir.path() + "/00000001.jsonl");
+  REQUIRE(lines.size() == 6);
+  for (int i = 0; i < 5; ++i) {
+    INFO(lines[static_cast<size_t>(i) + 1]);
+    CHECK(lines[static_cast<size_t>(i) + 1].find("\"subject\":\"user:b" + std::to_string(i) +
+                                                 "\"") != std::string::npos);
+  }
+
+  std::optional<StatusOr<uint64_t>> empty;
+  log->AppendAll({}, [&](StatusOr<uint64_t> seq) { empty = seq; });
+  REQUIRE(empty.has_value());
+  CHECK(empty->ok());
   VerifyOrDie({dir.path(), "", {}});
 }
 
