@@ -28,14 +28,17 @@ int TransportRead(BIO* bio, char* out, size_t size, size_t* read) {
     n = ::recv(transport->fd, out, size, 0);
   } while (n < 0 && errno == EINTR);
 
+  transport->drained = false;
   if (n > 0) {
     *read = static_cast<size_t>(n);
+    transport->drained = *read < size;
     return 1;
   }
   if (n == 0) {
     BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
   } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
     BIO_set_retry_read(bio);
+    transport->drained = true;
   } else {
     transport->error = errno;
   }
@@ -233,8 +236,17 @@ void TlsSocket::AsyncReadSome(asio::mutable_buffer buffer, ReadHandler handler) 
 
 void TlsSocket::ContinueRead(asio::mutable_buffer buffer, ReadHandler handler, bool initiating) {
   size_t bytes = 0;
-  Outcome outcome =
-      Attempt([&](SSL* ssl) { return SSL_read_ex(ssl, buffer.data(), buffer.size(), &bytes); });
+  Outcome outcome;
+  if (initiating && transport_.drained && SSL_has_pending(ssl_.get()) == 0) {
+    // Nothing buffered and the socket was empty: skip a recv that would see EAGAIN (one
+    // system call per request when requests arrive one at a time). The wait re-arms the
+    // descriptor, so data that arrived meanwhile still wakes it.
+    outcome.waiting = true;
+    outcome.wait = asio::socket_base::wait_read;
+  } else {
+    outcome =
+        Attempt([&](SSL* ssl) { return SSL_read_ex(ssl, buffer.data(), buffer.size(), &bytes); });
+  }
 
   // SSL_read_ex returns one record's data at a time. The records already received go
   // to the reader together, so that requests that arrived together are answered

@@ -78,6 +78,9 @@ class TlsSocket {
   struct Transport {
     int fd = -1;
     int error = 0;
+    // The last recv found the socket empty, or emptied it (a short read): a read attempted
+    // now would only see EAGAIN, so the next read may wait for readiness at once.
+    bool drained = false;
   };
 
  private:

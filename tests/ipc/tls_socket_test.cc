@@ -216,6 +216,29 @@ TEST_CASE("tls socket hands records that arrived together to one read, up to its
   CloseOnStrand(*c.server);
 }
 
+TEST_CASE("tls socket reads what arrives after the socket was drained, early or late", "[ipc]") {
+  Loopback loopback;
+  Connected c = Connect(loopback);
+  REQUIRE(c.client->Write("one"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(ReadOnce(*c.server, 256) == "one");  // a short read: the socket is empty now
+
+  // A read that waits before the record is sent...
+  auto late = std::async(std::launch::async, [&] { return ReadOnce(*c.server, 256); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(c.client->Write("two"));
+  REQUIRE(late.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  CHECK(late.get() == "two");
+
+  // ...and one started only after the record arrived on the drained socket.
+  REQUIRE(c.client->Write("three"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto early = std::async(std::launch::async, [&] { return ReadOnce(*c.server, 256); });
+  REQUIRE(early.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  CHECK(early.get() == "three");
+  CloseOnStrand(*c.server);
+}
+
 TEST_CASE("tls socket Close aborts a pending read and write", "[ipc]") {
   Loopback loopback;
   Connected c = Connect(loopback);
