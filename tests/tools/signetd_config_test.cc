@@ -107,6 +107,22 @@ TEST_CASE("signetd config checks one ECDSA signature in 64 unless told otherwise
   CHECK(ErrorOf(zero).find("ecdsa_check_one_in") != std::string::npos);
 }
 
+TEST_CASE("signetd config groups audit syncs in 10 ms windows unless told otherwise") {
+  StatusOr<DaemonConfig> defaults = ParseDaemonConfig(kValid, "/etc/signet/signetd.toml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->audit_group_window_ms == 10);
+
+  std::string shorter = Replace(kValid, "trust_domain = \"example.org\"\n",
+                                "trust_domain = \"example.org\"\naudit_group_window_ms = 2\n");
+  StatusOr<DaemonConfig> config = ParseDaemonConfig(shorter, "/etc/signet/signetd.toml");
+  REQUIRE(config.ok());
+  CHECK(config->audit_group_window_ms == 2);
+
+  std::string negative =
+      Replace(shorter, "audit_group_window_ms = 2", "audit_group_window_ms = -1");
+  CHECK(ErrorOf(negative).find("audit_group_window_ms") != std::string::npos);
+}
+
 TEST_CASE("signetd config names a missing file") {
   StatusOr<DaemonConfig> config = LoadDaemonConfig("/nonexistent/signetd.toml");
   REQUIRE_FALSE(config.ok());

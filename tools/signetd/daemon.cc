@@ -120,6 +120,7 @@ StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const DaemonConfig& conf
   audit::AuditLog::Options options;
   options.dir = config.audit_dir;
   options.checkpoint_every_records = static_cast<uint64_t>(config.audit_checkpoint_records);
+  options.group_window = std::chrono::milliseconds(config.audit_group_window_ms);
   if (key_service != nullptr) {
     options.checkpoint_key = key_service->AuditKey();
     options.checkpoint_key_id = options.checkpoint_key ? key_service->AuditKeyId() : "";
