@@ -107,10 +107,10 @@ TEST_CASE("signetd config checks one ECDSA signature in 64 unless told otherwise
   CHECK(ErrorOf(zero).find("ecdsa_check_one_in") != std::string::npos);
 }
 
-TEST_CASE("signetd config groups audit syncs in 10 ms windows unless told otherwise") {
+TEST_CASE("signetd config groups audit syncs in 5 ms windows unless told otherwise") {
   StatusOr<DaemonConfig> defaults = ParseDaemonConfig(kValid, "/etc/signet/signetd.toml");
   REQUIRE(defaults.ok());
-  CHECK(defaults->audit_group_window_ms == 10);
+  CHECK(defaults->audit_group_window_ms == 5);
 
   std::string shorter = Replace(kValid, "trust_domain = \"example.org\"\n",
                                 "trust_domain = \"example.org\"\naudit_group_window_ms = 2\n");

@@ -107,7 +107,7 @@ struct DaemonConfig {
 
   std::string audit_dir;                     // "" disables the audit log
   int64_t audit_checkpoint_records = 10000;  // a signed checkpoint after this many records
-  int64_t audit_group_window_ms = 10;        // under load, at most one audit sync per window
+  int64_t audit_group_window_ms = 5;         // under load, at most one audit sync per window
   CheckRate check_rate;                      // which ECDSA signatures are verified after signing
   // The key catalogue and the deny list live here. With a state_dir, signetd's keys come from
   // the catalogue ([[key]] entries are imported into it once) and custodians change them through
