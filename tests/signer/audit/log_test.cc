@@ -7,8 +7,8 @@
 #include <condition_variable>
 #include <fstream>
 #include <future>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
