@@ -454,8 +454,9 @@ StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view text, const std::strin
   SIGNET_ASSIGN_OR_RETURN(config.audit_dir, root.OptionalPath("audit_dir"));
   SIGNET_ASSIGN_OR_RETURN(config.audit_checkpoint_records,
                           root.OptionalInteger("audit_checkpoint_records", 10000, 1, 100000000));
-  SIGNET_ASSIGN_OR_RETURN(config.audit_group_window_ms,
-                          root.OptionalInteger("audit_group_window_ms", 5, 0, 1000));
+  SIGNET_ASSIGN_OR_RETURN(
+      config.audit_group_window_ms,
+      root.OptionalInteger("audit_group_window_ms", config.audit_group_window_ms, 0, 1000));
   SIGNET_ASSIGN_OR_RETURN(
       int64_t one_in,
       root.OptionalInteger("ecdsa_check_one_in", CheckRate{}.ecdsa_one_in, 1, 1000000));
